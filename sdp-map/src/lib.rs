@@ -1,0 +1,1 @@
+//! SDP <-> Jingle translation.
