@@ -1,0 +1,312 @@
+//! A real ejabberd (Debian package) run as a child process from a private state directory.
+//!
+//! The Erlang VM runs non-distributed (no `-sname`): no epmd daemon is started, so stopping
+//! the VM leaves no stray process. Users and the shared-roster group are created through
+//! `mod_http_api`, which the template opens to loopback only.
+
+use std::fs;
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::process::{self, free_port};
+use crate::Error;
+
+/// Where the template lives in the source tree.
+const TEMPLATE: &str = include_str!("../../ejabberd-config/ejabberd.yml.in");
+/// Debian's ejabberd installs its OTP applications here.
+const ERL_LIBS: &str = "/usr/lib/x86_64-linux-gnu";
+const ERL: &str = "/usr/bin/erl";
+/// ejabberd starts in about a second; a loaded CI machine may take much longer.
+const START_DEADLINE: Duration = Duration::from_secs(60);
+
+/// What to run: the XMPP domain, the focus component, the users to create.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub domain: String,
+    pub focus_domain: String,
+    pub component_secret: String,
+    pub users: Vec<(String, String)>,
+    /// ejabberd's `loglevel` (`info`, `warning`, ...).
+    pub loglevel: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            domain: "localhost".into(),
+            focus_domain: "focus.localhost".into(),
+            component_secret: random_token(),
+            users: Vec::new(),
+            loglevel: "warning".into(),
+        }
+    }
+}
+
+/// Loopback ports, chosen free at start and kept across restarts.
+#[derive(Clone, Copy, Debug)]
+pub struct Ports {
+    pub c2s: u16,
+    pub http: u16,
+    pub component: u16,
+    pub stun: u16,
+    pub turn_min: u16,
+}
+
+/// A running ejabberd. Dropping it stops the VM and everything the VM started.
+pub struct Ejabberd {
+    pub options: Options,
+    pub ports: Ports,
+    pub state_dir: PathBuf,
+    child: Option<Child>,
+    _tempdir: Option<tempfile::TempDir>,
+}
+
+impl Ejabberd {
+    /// Starts ejabberd in a new temporary state directory and creates the users.
+    pub fn start(options: Options) -> Result<Ejabberd, Error> {
+        let tempdir = tempfile::Builder::new().prefix("jingle-focus-ejabberd.").tempdir()?;
+        let state_dir = tempdir.path().to_path_buf();
+        let mut server = Ejabberd::start_in(options, &state_dir)?;
+        server._tempdir = Some(tempdir);
+        Ok(server)
+    }
+
+    /// Starts ejabberd with its state in `state_dir` (kept after stop).
+    pub fn start_in(options: Options, state_dir: &Path) -> Result<Ejabberd, Error> {
+        let ports = Ports {
+            c2s: free_port()?,
+            http: free_port()?,
+            component: free_port()?,
+            stun: free_port()?,
+            turn_min: 49152 + (std::process::id() % 8000) as u16 * 2,
+        };
+        for sub in ["logs", "spool"] {
+            fs::create_dir_all(state_dir.join(sub))?;
+        }
+        let mut server = Ejabberd {
+            options,
+            ports,
+            state_dir: state_dir.to_path_buf(),
+            child: None,
+            _tempdir: None,
+        };
+        fs::write(server.config_path(), server.render_config())?;
+        server.boot()?;
+        server.provision()?;
+        Ok(server)
+    }
+
+    /// Stops the VM and starts it again on the same ports with the same data.
+    pub fn restart(&mut self) -> Result<(), Error> {
+        self.stop();
+        self.boot()
+    }
+
+    /// Stops the VM (SIGTERM, then SIGKILL after a deadline) with its whole process group.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            process::terminate_group(&mut child, Duration::from_secs(10));
+        }
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.state_dir.join("ejabberd.yml")
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.state_dir.join("logs/ejabberd.log")
+    }
+
+    pub fn c2s_addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.ports.c2s))
+    }
+
+    pub fn component_addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.ports.component))
+    }
+
+    pub fn websocket_url(&self) -> String {
+        format!("ws://127.0.0.1:{}/ws", self.ports.http)
+    }
+
+    pub fn api_url(&self, command: &str) -> String {
+        format!("http://127.0.0.1:{}/api/{command}", self.ports.http)
+    }
+
+    /// Creates a user (retrying: registrations right after start-up can fail transiently).
+    pub fn register(&self, user: &str, password: &str) -> Result<(), Error> {
+        let body = serde_json::json!({
+            "user": user, "host": self.options.domain, "password": password,
+        });
+        self.api_retrying("register", &body, |reply| {
+            reply.contains("successfully registered") || reply.contains("already registered")
+        })
+    }
+
+    /// Removes a user.
+    pub fn unregister(&self, user: &str) -> Result<(), Error> {
+        let body = serde_json::json!({ "user": user, "host": self.options.domain });
+        self.api_retrying("unregister", &body, |reply| reply.trim() == "0")
+    }
+
+    fn render_config(&self) -> String {
+        let o = &self.options;
+        let p = &self.ports;
+        let state = self.state_dir.display().to_string();
+        let pairs: [(&str, String); 13] = [
+            ("DOMAIN", o.domain.clone()),
+            ("FOCUS_DOMAIN", o.focus_domain.clone()),
+            ("COMPONENT_SECRET", o.component_secret.clone()),
+            ("LOGLEVEL", o.loglevel.clone()),
+            ("IP", "127.0.0.1".into()),
+            ("C2S_PORT", p.c2s.to_string()),
+            ("HTTP_PORT", p.http.to_string()),
+            ("COMPONENT_PORT", p.component.to_string()),
+            ("STUN_PORT", p.stun.to_string()),
+            ("TURN_MIN_PORT", p.turn_min.to_string()),
+            ("TURN_MAX_PORT", (p.turn_min + 1000).to_string()),
+            ("TURN_SECRET", random_token()),
+            ("STATE_DIR", state),
+        ];
+        pairs.iter().fold(TEMPLATE.to_string(), |text, (name, value)| {
+            text.replace(&format!("@{name}@"), value)
+        })
+    }
+
+    fn boot(&mut self) -> Result<(), Error> {
+        let dir = &self.state_dir;
+        let out = fs::File::create(dir.join("logs/erlang.log"))?;
+        let mut command = Command::new(ERL);
+        command
+            .args(["-noinput", "-noshell", "+K", "true"])
+            .args(["-mnesia", "dir", &format!("\"{}\"", dir.join("spool").display())])
+            .args(["-s", "ejabberd"])
+            .current_dir(dir)
+            .env("HOME", dir)
+            .env("EJABBERD_CONFIG_PATH", self.config_path())
+            .env("EJABBERD_LOG_PATH", self.log_path())
+            .env("ERL_LIBS", ERL_LIBS)
+            .env("ERL_CRASH_DUMP_BYTES", "0")
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out);
+        let child = process::spawn_owned(&mut command)?;
+        self.child = Some(child);
+        if let Err(e) = self.wait_ready() {
+            self.stop();
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Ready when the client, component and HTTP ports all accept connections.
+    fn wait_ready(&mut self) -> Result<(), Error> {
+        let deadline = Instant::now() + START_DEADLINE;
+        let addrs = [self.ports.c2s, self.ports.component, self.ports.http]
+            .map(|port| SocketAddr::from(([127, 0, 0, 1], port)));
+        loop {
+            if let Some(child) = self.child.as_mut() {
+                if let Ok(Some(status)) = child.try_wait() {
+                    self.child = None;
+                    return Err(Error::Exited("ejabberd", status, self.log_tail()));
+                }
+            }
+            let up = addrs
+                .iter()
+                .all(|a| TcpStream::connect_timeout(a, Duration::from_millis(200)).is_ok());
+            if up {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(Error::Timeout("ejabberd to accept connections", self.log_tail()));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// One shared-roster group with every user (`@all@`): everyone sees everyone online.
+    fn provision(&self) -> Result<(), Error> {
+        let d = &self.options.domain;
+        let group = serde_json::json!({
+            "group": "everyone", "host": d, "label": "Everyone",
+            "description": "All users", "display": "everyone",
+        });
+        self.api_retrying("srg_create", &group, |r| r.trim() == "0")?;
+        let all = serde_json::json!({
+            "user": "@all@", "host": d, "group": "everyone", "grouphost": d,
+        });
+        self.api_retrying("srg_user_add", &all, |r| r.trim() == "0")?;
+        for (user, password) in &self.options.users {
+            self.register(user, password)?;
+        }
+        Ok(())
+    }
+
+    fn api_retrying(
+        &self,
+        command: &str,
+        body: &serde_json::Value,
+        ok: impl Fn(&str) -> bool,
+    ) -> Result<(), Error> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut last = String::new();
+        while Instant::now() < deadline {
+            match self.api(command, body) {
+                Ok(reply) if ok(&reply) => return Ok(()),
+                Ok(reply) => last = reply,
+                Err(e) => last = e.to_string(),
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Err(Error::Api(command.to_string(), last))
+    }
+
+    fn api(&self, command: &str, body: &serde_json::Value) -> Result<String, Error> {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(10)))
+            .build()
+            .into();
+        let mut reply = agent
+            .post(&self.api_url(command))
+            .send(body.to_string())
+            .map_err(|e| Error::Api(command.to_string(), e.to_string()))?;
+        reply
+            .body_mut()
+            .read_to_string()
+            .map_err(|e| Error::Api(command.to_string(), e.to_string()))
+    }
+
+    fn log_tail(&self) -> String {
+        let mut text = String::new();
+        for name in ["logs/erlang.log", "logs/ejabberd.log"] {
+            if let Ok(t) = fs::read_to_string(self.state_dir.join(name)) {
+                let lines: Vec<&str> = t.lines().rev().take(15).collect();
+                text.extend(lines.into_iter().rev().map(|l| format!("{l}\n")));
+            }
+        }
+        text
+    }
+}
+
+impl Drop for Ejabberd {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A random hex token for secrets (component password, TURN secret).
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 16];
+    if let Ok(mut f) = fs::File::open("/dev/urandom") {
+        use std::io::Read;
+        let _ = f.read_exact(&mut bytes);
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
