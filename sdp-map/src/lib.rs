@@ -1,1 +1,243 @@
-//! SDP <-> Jingle translation.
+//! SDP <-> Jingle translation, the single translator of Jingle Focus.
+//!
+//! A pure crate (no I/O, no clock) used natively by the component and, compiled
+//! to `wasm32-unknown-unknown`, by the browser client.
+//!
+//! ```text
+//!   SDP text --Session::parse_sdp--> Session --Session::to_jingle--> <jingle/>
+//!   <jingle/> --Session::from_jingle--> Session --Session::to_sdp--> SDP text
+//! ```
+//!
+//! # String API
+//! - [`sdp_to_jingle`]`(sdp, &ToJingle) -> Result<String, Error>`: one
+//!   `<jingle xmlns='urn:xmpp:jingle:1'>` element.
+//! - [`jingle_to_sdp`]`(xml, &ToSdp) -> Result<String, Error>`: SDP with CRLF
+//!   line ends; `xml` is a `<jingle>` element or an `<iq>` holding one.
+//! - Trickle ICE: [`candidate_to_transport_info`] (one `a=candidate` line ->
+//!   one `transport-info`) and [`transport_info_to_candidates`].
+//!
+//! # Roles and senders
+//! Jingle `senders` is relative to the initiator; SDP direction is relative
+//! to the writer of the SDP. [`ToJingle::sdp_from`] says who wrote the SDP
+//! (`a=sendonly` from the responder becomes `senders='responder'`);
+//! [`ToSdp::from`] says who wrote the Jingle (by default: the responder for
+//! `session-accept`/`content-accept`/`transport-accept`, else the initiator).
+//!
+//! # WebAssembly exports (`wasm-bindgen`, module `sdp_map`)
+//! ```text
+//! sdpToJingle(sdp: string, options: object) -> string   // throws Error(message)
+//! jingleToSdp(xml: string, options: object) -> string   // throws Error(message)
+//! candidateToTransportInfo(candidate: string, options: object) -> string
+//! transportInfoToCandidates(xml: string) -> Array<{mid: string, candidate: string, ufrag?: string, endOfCandidates: boolean}>
+//! ```
+//! `sdpToJingle` options: `action` (string, default `"session-initiate"`),
+//! `sid` (string, required), `initiator` (string), `responder` (string),
+//! `from` (`"initiator"` | `"responder"`, who wrote the SDP, default `"initiator"`),
+//! `creator` (`"initiator"` | `"responder"`, default `"initiator"`),
+//! `reason` (a reason condition such as `"success"`), `reasonText` (string).
+//! `jingleToSdp` options: `type` (`"offer"` | `"answer"`, default `"offer"`),
+//! `from` (`"initiator"` | `"responder"`, who wrote the Jingle; default by action).
+//! `candidateToTransportInfo` options: `sid`, `initiator`, `responder`, `mid`
+//! (content name), `ufrag`, `creator`; `candidate` may be empty for an
+//! end-of-candidates `transport-info`.
+//!
+//! # Namespaces
+//! Standard XEP namespaces (see [`jingle`]) plus [`jingle::NS_SDP`] for SDP
+//! items no XEP carries; other clients ignore it.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod jingle;
+pub mod model;
+pub mod sdp;
+#[cfg(target_arch = "wasm32")]
+mod wasm;
+
+pub use jingle::{Action, Jingle, JingleError, Reason, ReasonCondition};
+pub use model::*;
+pub use sdp::SdpError;
+
+use minidom::Element;
+
+/// Any error of this crate.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The SDP is malformed.
+    #[error(transparent)]
+    Sdp(#[from] SdpError),
+    /// The Jingle XML is malformed.
+    #[error(transparent)]
+    Jingle(#[from] JingleError),
+    /// An option value is not allowed.
+    #[error("invalid option {name}: '{value}'")]
+    Option {
+        /// Option name.
+        name: &'static str,
+        /// Value given.
+        value: String,
+    },
+}
+
+/// Options of [`sdp_to_jingle`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToJingle {
+    /// The Jingle action.
+    pub action: Action,
+    /// Session id.
+    pub sid: String,
+    /// Initiator JID (`session-initiate` must have one).
+    pub initiator: Option<String>,
+    /// Responder JID.
+    pub responder: Option<String>,
+    /// Who wrote the SDP.
+    pub sdp_from: Role,
+    /// `creator` of the contents.
+    pub creator: Role,
+    /// Optional `<reason>`.
+    pub reason: Option<Reason>,
+}
+
+impl Default for ToJingle {
+    fn default() -> Self {
+        ToJingle {
+            action: Action::SessionInitiate,
+            sid: String::new(),
+            initiator: None,
+            responder: None,
+            sdp_from: Role::Initiator,
+            creator: Role::Initiator,
+            reason: None,
+        }
+    }
+}
+
+/// Options of [`jingle_to_sdp`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ToSdp {
+    /// Offer or answer.
+    pub sdp_type: SdpType,
+    /// Who wrote the Jingle; `None`: the usual sender of the action.
+    pub from: Option<Role>,
+}
+
+impl Session {
+    /// Builds a `<jingle>` element for this session.
+    pub fn to_jingle(&self, opts: &ToJingle) -> Element {
+        Jingle {
+            action: opts.action,
+            sid: opts.sid.clone(),
+            initiator: opts.initiator.clone(),
+            responder: opts.responder.clone(),
+            creator: opts.creator,
+            reason: opts.reason.clone(),
+            session: self.clone(),
+        }
+        .to_element(opts.sdp_from)
+    }
+
+    /// Reads the contents of a `<jingle>` element (or an `<iq>` holding one).
+    pub fn from_jingle(e: &Element, opts: &ToSdp) -> Result<Session, JingleError> {
+        Ok(Jingle::from_element(e, opts.from, opts.sdp_type)?.session)
+    }
+}
+
+/// Translates SDP text into one serialized `<jingle>` element.
+/// For `session-terminate` the SDP may be empty.
+pub fn sdp_to_jingle(sdp: &str, opts: &ToJingle) -> Result<String, Error> {
+    if opts.sid.is_empty() || opts.sid.contains(char::is_whitespace) {
+        return Err(Error::Option {
+            name: "sid",
+            value: opts.sid.clone(),
+        });
+    }
+    let session = if opts.action.parts() == jingle::xep0166::Parts::Nothing && sdp.trim().is_empty()
+    {
+        Session::default()
+    } else {
+        Session::parse_sdp(sdp)?
+    };
+    Ok(String::from(&session.to_jingle(opts)))
+}
+
+/// Translates a `<jingle>` element (or an `<iq>` holding one) into SDP text.
+pub fn jingle_to_sdp(xml: &str, opts: &ToSdp) -> Result<String, Error> {
+    let root = jingle::parse_xml(xml)?;
+    Ok(Session::from_jingle(&root, opts)?.to_sdp())
+}
+
+/// One trickled candidate read from a `transport-info`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrickleCandidate {
+    /// Content name (= `sdpMid`).
+    pub mid: String,
+    /// The transport's `ufrag` (= `usernameFragment`).
+    pub ufrag: Option<String>,
+    /// `candidate:...` (the `a=` line value), empty for end-of-candidates.
+    pub candidate: String,
+    /// The transport said `<gathering-complete/>`.
+    pub end_of_candidates: bool,
+}
+
+/// Builds a `transport-info` carrying one candidate (`candidate:...` or
+/// `a=candidate:...`; empty for end-of-candidates) for content `mid`.
+/// `opts.action` is ignored.
+pub fn candidate_to_transport_info(
+    candidate: &str,
+    mid: &str,
+    ufrag: Option<&str>,
+    opts: &ToJingle,
+) -> Result<String, Error> {
+    let mut content = Content {
+        mid: mid.to_string(),
+        ..Content::default()
+    };
+    if mid.is_empty() || mid.contains(char::is_whitespace) {
+        return Err(Error::Option {
+            name: "mid",
+            value: mid.to_string(),
+        });
+    }
+    content.ice.ufrag = ufrag.map(str::to_string);
+    if candidate.trim().is_empty() {
+        content.ice.end_of_candidates = true;
+    } else {
+        content.ice.candidates.push(sdp::parse_candidate(candidate, 1)?);
+    }
+    let session = Session {
+        contents: vec![content],
+        ..Session::default()
+    };
+    let opts = ToJingle {
+        action: Action::TransportInfo,
+        ..opts.clone()
+    };
+    Ok(String::from(&session.to_jingle(&opts)))
+}
+
+/// Reads the candidates of a `transport-info` (one entry per candidate, plus
+/// one with an empty `candidate` per `<gathering-complete/>`).
+pub fn transport_info_to_candidates(xml: &str) -> Result<Vec<TrickleCandidate>, Error> {
+    let root = jingle::parse_xml(xml)?;
+    let session = Session::from_jingle(&root, &ToSdp::default())?;
+    let mut out = Vec::new();
+    for c in session.contents {
+        for cand in &c.ice.candidates {
+            out.push(TrickleCandidate {
+                mid: c.mid.clone(),
+                ufrag: c.ice.ufrag.clone(),
+                candidate: sdp::write_candidate(cand),
+                end_of_candidates: false,
+            });
+        }
+        if c.ice.end_of_candidates {
+            out.push(TrickleCandidate {
+                mid: c.mid.clone(),
+                ufrag: c.ice.ufrag.clone(),
+                candidate: String::new(),
+                end_of_candidates: true,
+            });
+        }
+    }
+    Ok(out)
+}

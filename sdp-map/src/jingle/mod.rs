@@ -1,0 +1,327 @@
+//! Jingle XML <-> [`Session`](crate::model::Session), one module per XEP.
+//!
+//! Everything a WebRTC peer needs and that no XEP carries (the `m=` protocol
+//! when it is not the default, rejected/bundle-only sections, `a=ice-options`,
+//! `a=rid`/`a=simulcast`, `a=rtcp-mux-only`, unknown attributes) travels in
+//! one element of this crate's own namespace [`NS_SDP`], which other clients
+//! ignore:
+//!
+//! ```xml
+//! <media xmlns='urn:xmpp:jingle-focus:sdp:0' protocol='UDP/TLS/RTP/SAVPF'
+//!        rejected='true' bundle-only='true' rtcp-mux-only='true'
+//!        ice-options='trickle' simulcast='send h;m;l'>
+//!   <rid id='h' direction='send' restrictions='pt=96'/>
+//!   <attribute>ptime:20</attribute>
+//! </media>
+//! ```
+
+pub mod ext;
+pub mod xep0166;
+pub mod xep0167;
+pub mod xep0176;
+pub mod xep0293;
+pub mod xep0294;
+pub mod xep0320;
+pub mod xep0338;
+pub mod xep0339;
+pub mod xep0343;
+
+use minidom::rxml::{Namespace, NcName};
+use minidom::Element;
+
+pub use xep0166::{Action, Jingle, Reason, ReasonCondition};
+
+/// XEP-0166 Jingle.
+pub const NS_JINGLE: &str = "urn:xmpp:jingle:1";
+/// XEP-0167 RTP application.
+pub const NS_RTP: &str = "urn:xmpp:jingle:apps:rtp:1";
+/// XEP-0293 RTCP feedback.
+pub const NS_RTCP_FB: &str = "urn:xmpp:jingle:apps:rtp:rtcp-fb:0";
+/// XEP-0294 header extensions.
+pub const NS_HDREXT: &str = "urn:xmpp:jingle:apps:rtp:rtp-hdrext:0";
+/// XEP-0339 source-specific media attributes.
+pub const NS_SSMA: &str = "urn:xmpp:jingle:apps:rtp:ssma:0";
+/// `a=msid` as used by StanzaJS (`<stream id track/>`).
+pub const NS_MSID: &str = "urn:xmpp:jingle:apps:rtp:msid:0";
+/// XEP-0338 grouping.
+pub const NS_GROUPING: &str = "urn:xmpp:jingle:apps:grouping:0";
+/// XEP-0176 ICE-UDP transport.
+pub const NS_ICE_UDP: &str = "urn:xmpp:jingle:transports:ice-udp:1";
+/// XEP-0320 DTLS fingerprint.
+pub const NS_DTLS: &str = "urn:xmpp:jingle:apps:dtls:0";
+/// XEP-0343 DTLS/SCTP (`<sctpmap/>`).
+pub const NS_DTLS_SCTP: &str = "urn:xmpp:jingle:transports:dtls-sctp:1";
+/// Data channel application description (XEP-0343 usage, as Jitsi sends it).
+pub const NS_DATACHANNEL: &str = "urn:xmpp:jingle:apps:webrtc-datachannel:0";
+/// This crate's namespace for SDP items that no XEP carries.
+pub const NS_SDP: &str = "urn:xmpp:jingle-focus:sdp:0";
+
+/// Largest Jingle XML accepted, in bytes.
+pub const MAX_XML_LEN: usize = 1 << 20;
+/// Deepest element nesting accepted (a Jingle stanza needs about 7).
+pub const MAX_XML_DEPTH: usize = 32;
+
+/// What is wrong with a Jingle element.
+#[derive(Debug, thiserror::Error)]
+pub enum JingleError {
+    /// Input larger than [`MAX_XML_LEN`].
+    #[error("XML larger than {MAX_XML_LEN} bytes")]
+    TooLarge,
+    /// Elements nested deeper than [`MAX_XML_DEPTH`].
+    #[error("XML nested deeper than {MAX_XML_DEPTH} elements")]
+    TooDeep,
+    /// Not well-formed XML.
+    #[error("XML: {0}")]
+    Xml(#[from] minidom::Error),
+    /// No `<jingle xmlns='urn:xmpp:jingle:1'>` element.
+    #[error("expected <jingle xmlns='{NS_JINGLE}'>, found <{name} xmlns='{ns}'>")]
+    NotJingle {
+        /// Name of the element found.
+        name: String,
+        /// Its namespace.
+        ns: String,
+    },
+    /// A required attribute is missing.
+    #[error("<{element}> lacks attribute '{attribute}'")]
+    MissingAttribute {
+        /// Element name.
+        element: &'static str,
+        /// Attribute name.
+        attribute: &'static str,
+    },
+    /// An attribute has a value that is not allowed.
+    #[error("<{element}> attribute '{attribute}' has invalid value '{value}'")]
+    BadAttribute {
+        /// Element name.
+        element: &'static str,
+        /// Attribute name.
+        attribute: &'static str,
+        /// The value found (truncated to 64 characters).
+        value: String,
+    },
+    /// Text content that is not allowed (line breaks would inject SDP lines).
+    #[error("<{element}> has invalid text content")]
+    BadText {
+        /// Element name.
+        element: &'static str,
+    },
+    /// Unknown `action`.
+    #[error("unknown Jingle action '{0}'")]
+    UnknownAction(String),
+}
+
+pub(crate) fn el(name: &str, ns: &str) -> Element {
+    Element::bare(name, ns)
+}
+
+pub(crate) fn set(e: &mut Element, name: &str, value: impl Into<String>) {
+    if let Ok(n) = NcName::try_from(name) {
+        e.set_attr(Namespace::NONE, n, value.into());
+    }
+}
+
+pub(crate) fn bad(element: &'static str, attribute: &'static str, value: &str) -> JingleError {
+    JingleError::BadAttribute {
+        element,
+        attribute,
+        value: value.chars().take(64).collect(),
+    }
+}
+
+/// Values end up inside SDP lines: no line breaks; tokens also no whitespace.
+fn check_value(
+    element: &'static str,
+    attribute: &'static str,
+    v: &str,
+    token: bool,
+) -> Result<(), JingleError> {
+    let badc = |c: char| c == '\r' || c == '\n' || c == '\0' || (token && c.is_whitespace());
+    if v.chars().any(badc) || (token && v.is_empty()) {
+        return Err(bad(element, attribute, v));
+    }
+    Ok(())
+}
+
+/// Optional attribute that may contain spaces but no line breaks.
+pub(crate) fn opt_text<'a>(
+    e: &'a Element,
+    element: &'static str,
+    attribute: &'static str,
+) -> Result<Option<&'a str>, JingleError> {
+    match e.attr(attribute) {
+        Some(v) => {
+            check_value(element, attribute, v, false)?;
+            Ok(Some(v))
+        }
+        None => Ok(None),
+    }
+}
+
+/// Optional attribute that must be a token (no whitespace).
+pub(crate) fn opt_token<'a>(
+    e: &'a Element,
+    element: &'static str,
+    attribute: &'static str,
+) -> Result<Option<&'a str>, JingleError> {
+    match e.attr(attribute) {
+        Some(v) => {
+            check_value(element, attribute, v, true)?;
+            Ok(Some(v))
+        }
+        None => Ok(None),
+    }
+}
+
+/// Required token attribute.
+pub(crate) fn req_token<'a>(
+    e: &'a Element,
+    element: &'static str,
+    attribute: &'static str,
+) -> Result<&'a str, JingleError> {
+    opt_token(e, element, attribute)?
+        .ok_or(JingleError::MissingAttribute { element, attribute })
+}
+
+/// Optional numeric attribute.
+pub(crate) fn opt_num<T: std::str::FromStr>(
+    e: &Element,
+    element: &'static str,
+    attribute: &'static str,
+) -> Result<Option<T>, JingleError> {
+    match e.attr(attribute) {
+        Some(v) => v
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| bad(element, attribute, v)),
+        None => Ok(None),
+    }
+}
+
+/// Required numeric attribute.
+pub(crate) fn req_num<T: std::str::FromStr>(
+    e: &Element,
+    element: &'static str,
+    attribute: &'static str,
+) -> Result<T, JingleError> {
+    opt_num(e, element, attribute)?.ok_or(JingleError::MissingAttribute { element, attribute })
+}
+
+/// Boolean attribute (`true`/`1`).
+pub(crate) fn flag(e: &Element, attribute: &str) -> bool {
+    matches!(e.attr(attribute), Some("true" | "1"))
+}
+
+/// Element text that must not contain line breaks.
+pub(crate) fn text(e: &Element, element: &'static str) -> Result<String, JingleError> {
+    let t = e.text();
+    let t = t.trim();
+    if t.contains(['\r', '\n', '\0']) {
+        return Err(JingleError::BadText { element });
+    }
+    Ok(t.to_string())
+}
+
+fn find_from(b: &[u8], from: usize, pat: &[u8]) -> Option<usize> {
+    b.get(from..)?
+        .windows(pat.len())
+        .position(|w| w == pat)
+        .map(|p| p + from)
+}
+
+/// Rejects input that is too large or nested too deeply before it reaches
+/// the DOM parser (whose tree is dropped recursively).
+pub fn check_xml_limits(xml: &str) -> Result<(), JingleError> {
+    if xml.len() > MAX_XML_LEN {
+        return Err(JingleError::TooLarge);
+    }
+    let b = xml.as_bytes();
+    let mut i = 0;
+    let mut depth = 0usize;
+    while let Some(lt) = find_from(b, i, b"<") {
+        let rest = b.get(lt..).unwrap_or_default();
+        let skip_to = |pat: &[u8], start: usize| find_from(b, start, pat).map(|p| p + pat.len());
+        let next = if rest.starts_with(b"<!--") {
+            skip_to(b"-->", lt + 4)
+        } else if rest.starts_with(b"<![CDATA[") {
+            skip_to(b"]]>", lt + 9)
+        } else if rest.starts_with(b"<?") {
+            skip_to(b"?>", lt + 2)
+        } else if rest.starts_with(b"<!") || rest.starts_with(b"</") {
+            if rest.starts_with(b"</") {
+                depth = depth.saturating_sub(1);
+            }
+            skip_to(b">", lt + 2)
+        } else {
+            // start tag: find its end, honouring quoted attribute values
+            let mut j = lt + 1;
+            let mut quote = None;
+            while let Some(&c) = b.get(j) {
+                match quote {
+                    Some(q) if c == q => quote = None,
+                    Some(_) => {}
+                    None if c == b'"' || c == b'\'' => quote = Some(c),
+                    None if c == b'>' => break,
+                    None => {}
+                }
+                j += 1;
+            }
+            if b.get(j.wrapping_sub(1)) != Some(&b'/') {
+                depth += 1;
+                if depth > MAX_XML_DEPTH {
+                    return Err(JingleError::TooDeep);
+                }
+            }
+            Some(j + 1)
+        };
+        match next {
+            Some(n) => i = n,
+            None => break, // truncated: the parser reports it
+        }
+    }
+    Ok(())
+}
+
+/// Parses XML text into an element after checking size and depth limits.
+pub fn parse_xml(xml: &str) -> Result<Element, JingleError> {
+    check_xml_limits(xml)?;
+    Ok(xml.trim().parse::<Element>()?)
+}
+
+/// Finds the `<jingle>` element: the root itself, or a child of an `<iq>`.
+pub fn find_jingle(root: &Element) -> Result<&Element, JingleError> {
+    if root.is("jingle", NS_JINGLE) {
+        return Ok(root);
+    }
+    root.children()
+        .find(|c| c.is("jingle", NS_JINGLE))
+        .ok_or_else(|| JingleError::NotJingle {
+            name: root.name().to_string(),
+            ns: root.ns(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn depth_limit() {
+        let cases: &[(String, bool)] = &[
+            ("<a><b/></a>".into(), true),
+            ("<a x='>'><b/><!-- <c> --></a>".into(), true),
+            ("<a>".repeat(33), false),
+            ("<a>".repeat(100_000), false),
+            ("<a/>".repeat(1000), true),
+        ];
+        for (xml, ok) in cases {
+            assert_eq!(check_xml_limits(xml).is_ok(), *ok, "{}", &xml[..xml.len().min(40)]);
+        }
+    }
+
+    #[test]
+    fn deep_nesting_is_rejected_promptly() {
+        let xml = format!("{}{}", "<a>".repeat(100_000), "</a>".repeat(100_000));
+        assert!(matches!(parse_xml(&xml), Err(JingleError::TooDeep)));
+    }
+}

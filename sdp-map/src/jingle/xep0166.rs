@@ -1,0 +1,353 @@
+//! XEP-0166: Jingle — the `<jingle>` envelope, actions, contents and reasons.
+
+use minidom::Element;
+
+use super::{
+    el, ext, find_jingle, opt_text, req_token, set, text, xep0167, xep0176, xep0338, JingleError,
+    NS_DATACHANNEL, NS_ICE_UDP, NS_JINGLE, NS_RTP, NS_SDP,
+};
+use crate::model::{Content, Direction, Media, Role, SdpType, Senders, Session};
+
+macro_rules! token_enum {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $var:ident => $tok:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum $name { $($(#[$vm])* $var),+ }
+        impl $name {
+            /// The XML token.
+            pub fn as_str(self) -> &'static str { match self { $($name::$var => $tok),+ } }
+            /// Parses the XML token.
+            pub fn from_token(s: &str) -> Option<Self> { match s { $($tok => Some($name::$var),)+ _ => None } }
+            /// Every value.
+            pub const ALL: &'static [$name] = &[$($name::$var),+];
+        }
+    };
+}
+
+token_enum! {
+    /// XEP-0166 actions.
+    Action {
+        /// `content-accept`
+        ContentAccept => "content-accept",
+        /// `content-add`
+        ContentAdd => "content-add",
+        /// `content-modify`
+        ContentModify => "content-modify",
+        /// `content-reject`
+        ContentReject => "content-reject",
+        /// `content-remove`
+        ContentRemove => "content-remove",
+        /// `description-info`
+        DescriptionInfo => "description-info",
+        /// `security-info`
+        SecurityInfo => "security-info",
+        /// `session-accept`
+        SessionAccept => "session-accept",
+        /// `session-info`
+        SessionInfo => "session-info",
+        /// `session-initiate`
+        SessionInitiate => "session-initiate",
+        /// `session-terminate`
+        SessionTerminate => "session-terminate",
+        /// `transport-accept`
+        TransportAccept => "transport-accept",
+        /// `transport-info`
+        TransportInfo => "transport-info",
+        /// `transport-reject`
+        TransportReject => "transport-reject",
+        /// `transport-replace`
+        TransportReplace => "transport-replace",
+    }
+}
+
+token_enum! {
+    /// XEP-0166 reason conditions.
+    ReasonCondition {
+        /// `alternative-session`
+        AlternativeSession => "alternative-session",
+        /// `busy`
+        Busy => "busy",
+        /// `cancel`
+        Cancel => "cancel",
+        /// `connectivity-error`
+        ConnectivityError => "connectivity-error",
+        /// `decline`
+        Decline => "decline",
+        /// `expired`
+        Expired => "expired",
+        /// `failed-application`
+        FailedApplication => "failed-application",
+        /// `failed-transport`
+        FailedTransport => "failed-transport",
+        /// `general-error`
+        GeneralError => "general-error",
+        /// `gone`
+        Gone => "gone",
+        /// `incompatible-parameters`
+        IncompatibleParameters => "incompatible-parameters",
+        /// `media-error`
+        MediaError => "media-error",
+        /// `security-error`
+        SecurityError => "security-error",
+        /// `success`
+        Success => "success",
+        /// `timeout`
+        Timeout => "timeout",
+        /// `unsupported-applications`
+        UnsupportedApplications => "unsupported-applications",
+        /// `unsupported-transports`
+        UnsupportedTransports => "unsupported-transports",
+    }
+}
+
+/// `<reason>`: a condition and optional human-readable text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reason {
+    /// The condition element.
+    pub condition: ReasonCondition,
+    /// Optional `<text>`.
+    pub text: Option<String>,
+}
+
+/// Which parts of each content an action carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Parts {
+    /// description + transport + senders
+    Full,
+    /// transport with fingerprint
+    Transport,
+    /// ufrag/pwd + candidates (trickle)
+    Candidates,
+    /// only `senders`
+    Senders,
+    /// only name/creator
+    Name,
+    /// no contents
+    Nothing,
+}
+
+impl Action {
+    pub(crate) fn parts(self) -> Parts {
+        use Action::*;
+        match self {
+            SessionInitiate | SessionAccept | ContentAdd | ContentAccept | DescriptionInfo => {
+                Parts::Full
+            }
+            TransportReplace | TransportAccept | TransportReject | SecurityInfo => Parts::Transport,
+            TransportInfo => Parts::Candidates,
+            ContentModify => Parts::Senders,
+            ContentRemove | ContentReject => Parts::Name,
+            SessionTerminate | SessionInfo => Parts::Nothing,
+        }
+    }
+
+    /// The role that normally sends this action (who wrote the Jingle).
+    pub fn default_sender(self) -> Role {
+        match self {
+            Action::SessionAccept | Action::ContentAccept | Action::TransportAccept => {
+                Role::Responder
+            }
+            _ => Role::Initiator,
+        }
+    }
+}
+
+/// A whole `<jingle>` element in typed form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Jingle {
+    /// `action`
+    pub action: Action,
+    /// `sid`
+    pub sid: String,
+    /// `initiator` JID.
+    pub initiator: Option<String>,
+    /// `responder` JID.
+    pub responder: Option<String>,
+    /// `creator` of the contents (`initiator` by default).
+    pub creator: Role,
+    /// `<reason>` (session-terminate and others).
+    pub reason: Option<Reason>,
+    /// The contents and groups.
+    pub session: Session,
+}
+
+fn role_str(r: Role) -> &'static str {
+    match r {
+        Role::Initiator => "initiator",
+        Role::Responder => "responder",
+    }
+}
+
+impl Jingle {
+    /// Builds the `<jingle xmlns='urn:xmpp:jingle:1'>` element. `sdp_from` is the
+    /// party whose SDP the session came from (decides `senders`).
+    pub fn to_element(&self, sdp_from: Role) -> Element {
+        let mut j = el("jingle", NS_JINGLE);
+        set(&mut j, "action", self.action.as_str());
+        set(&mut j, "sid", self.sid.as_str());
+        if let Some(i) = &self.initiator {
+            set(&mut j, "initiator", i.as_str());
+        }
+        if let Some(r) = &self.responder {
+            set(&mut j, "responder", r.as_str());
+        }
+        let parts = self.action.parts();
+        if parts != Parts::Nothing {
+            for c in &self.session.contents {
+                j.append_child(write_content(c, parts, sdp_from, self.creator));
+            }
+        }
+        if parts == Parts::Full {
+            for g in &self.session.groups {
+                j.append_child(xep0338::write(g));
+            }
+            if let Some(s) = ext::write_session(&self.session) {
+                j.append_child(s);
+            }
+        }
+        if let Some(r) = &self.reason {
+            let mut re = el("reason", NS_JINGLE);
+            re.append_child(el(r.condition.as_str(), NS_JINGLE));
+            if let Some(t) = &r.text {
+                let mut te = el("text", NS_JINGLE);
+                te.append_text(t.as_str());
+                re.append_child(te);
+            }
+            j.append_child(re);
+        }
+        j
+    }
+
+    /// Reads a `<jingle>` element (or an `<iq>` holding one). `from` is the
+    /// party that wrote it (`None`: the usual sender of the action).
+    pub fn from_element(
+        root: &Element,
+        from: Option<Role>,
+        sdp_type: SdpType,
+    ) -> Result<Jingle, JingleError> {
+        let j = find_jingle(root)?;
+        let action_s = j.attr("action").ok_or(JingleError::MissingAttribute {
+            element: "jingle",
+            attribute: "action",
+        })?;
+        let action = Action::from_token(action_s)
+            .ok_or_else(|| JingleError::UnknownAction(action_s.chars().take(64).collect()))?;
+        let sid = req_token(j, "jingle", "sid")?.to_string();
+        let from = from.unwrap_or(action.default_sender());
+        let mut session = Session::default();
+        let mut creator = Role::Initiator;
+        let mut reason = None;
+        for child in j.children() {
+            if child.is("content", NS_JINGLE) {
+                if child.attr("creator") == Some("responder") {
+                    creator = Role::Responder;
+                }
+                session.contents.push(read_content(child, from, sdp_type)?);
+            } else if child.is("group", super::NS_GROUPING) {
+                session.groups.push(xep0338::read(child)?);
+            } else if child.is("session", NS_SDP) {
+                ext::read_session(child, &mut session)?;
+            } else if child.is("reason", NS_JINGLE) {
+                reason = read_reason(child)?;
+            }
+        }
+        Ok(Jingle {
+            action,
+            sid,
+            initiator: opt_text(j, "jingle", "initiator")?.map(str::to_string),
+            responder: opt_text(j, "jingle", "responder")?.map(str::to_string),
+            creator,
+            reason,
+            session,
+        })
+    }
+}
+
+fn read_reason(e: &Element) -> Result<Option<Reason>, JingleError> {
+    let mut condition = None;
+    let mut txt = None;
+    for c in e.children() {
+        if c.is("text", NS_JINGLE) {
+            txt = Some(text(c, "text")?);
+        } else if let Some(rc) = ReasonCondition::from_token(c.name()) {
+            condition = Some(rc);
+        }
+    }
+    Ok(condition.map(|condition| Reason {
+        condition,
+        text: txt,
+    }))
+}
+
+pub(crate) fn write_content(c: &Content, parts: Parts, from: Role, creator: Role) -> Element {
+    let mut e = el("content", NS_JINGLE);
+    set(&mut e, "creator", role_str(creator));
+    set(&mut e, "name", c.mid.as_str());
+    if matches!(parts, Parts::Full | Parts::Senders) {
+        set(
+            &mut e,
+            "senders",
+            Senders::from_direction(c.direction, from).as_str(),
+        );
+    }
+    match parts {
+        Parts::Full => {
+            if c.media == Some(Media::Application) {
+                e.append_child(el("description", NS_DATACHANNEL));
+            } else {
+                e.append_child(xep0167::write(c, from));
+            }
+            e.append_child(xep0176::write(c, true));
+            if let Some(x) = ext::write_media(c) {
+                e.append_child(x);
+            }
+        }
+        Parts::Transport => {
+            e.append_child(xep0176::write(c, true));
+        }
+        Parts::Candidates => {
+            e.append_child(xep0176::write(c, false));
+        }
+        Parts::Senders | Parts::Name | Parts::Nothing => {}
+    }
+    e
+}
+
+pub(crate) fn read_content(e: &Element, from: Role, sdp_type: SdpType) -> Result<Content, JingleError> {
+    let mut c = Content {
+        mid: req_token(e, "content", "name")?.to_string(),
+        ..Content::default()
+    };
+    if let Some(s) = e.attr("senders") {
+        let senders = Senders::from_token(s).ok_or_else(|| super::bad("content", "senders", s))?;
+        c.direction = senders.to_direction(from);
+    } else {
+        c.direction = Direction::SendRecv;
+    }
+    let mut ext_media = None;
+    for child in e.children() {
+        if child.is("description", NS_RTP) {
+            xep0167::read(child, &mut c, from)?;
+        } else if child.is("description", NS_DATACHANNEL) {
+            c.media = Some(Media::Application);
+        } else if child.is("transport", NS_ICE_UDP) {
+            xep0176::read(child, &mut c, sdp_type)?;
+        } else if child.is("media", NS_SDP) {
+            ext_media = Some(child);
+        }
+    }
+    // defaults that ext::read_media may override
+    match c.media {
+        Some(Media::Application) => {
+            c.protocol = "UDP/DTLS/SCTP".into();
+            c.formats = vec!["webrtc-datachannel".into()];
+        }
+        Some(_) => c.protocol = "UDP/TLS/RTP/SAVPF".into(),
+        None => {}
+    }
+    if let Some(x) = ext_media {
+        ext::read_media(x, &mut c)?;
+    }
+    super::xep0343::finish(&mut c);
+    Ok(c)
+}

@@ -1,0 +1,61 @@
+//! XEP-0343: Signaling WebRTC datachannels in Jingle — `<sctpmap number protocol streams/>`
+//! inside the ICE-UDP `<transport>`.
+//!
+//! Modern SDP (`UDP/DTLS/SCTP webrtc-datachannel` + `a=sctp-port`) and legacy SDP
+//! (`DTLS/SCTP 5000` + `a=sctpmap`) both map to `<sctpmap>`: its `number` is the
+//! SCTP port. Which SDP form is written back is decided by the `m=` protocol.
+//! `max-message-size` rides as an extra attribute of `<sctpmap>`.
+
+use minidom::Element;
+
+use super::{el, opt_num, req_num, req_token, set, JingleError, NS_DTLS_SCTP};
+use crate::model::{Content, Sctp, SctpMap};
+
+/// Writes `<sctpmap>` when the content has SCTP parameters.
+pub fn write(c: &Content) -> Option<Element> {
+    let sctp = c.sctp.as_ref()?;
+    let (number, protocol, streams) = match (&sctp.sctpmap, sctp.port) {
+        (Some(m), _) => (Some(m.number), m.protocol.as_str(), m.streams),
+        (None, Some(p)) => (Some(p), "webrtc-datachannel", None),
+        (None, None) => (None, "webrtc-datachannel", None),
+    };
+    let mut e = el("sctpmap", NS_DTLS_SCTP);
+    if let Some(n) = number {
+        set(&mut e, "number", n.to_string());
+    }
+    set(&mut e, "protocol", protocol);
+    if let Some(s) = streams {
+        set(&mut e, "streams", s.to_string());
+    }
+    if let Some(m) = sctp.max_message_size {
+        set(&mut e, "max-message-size", m.to_string());
+    }
+    Some(e)
+}
+
+/// Reads `<sctpmap>` into `c.sctp` (as legacy sctpmap; see [`finish`]).
+pub fn read(e: &Element, c: &mut Content) -> Result<(), JingleError> {
+    let sctp = c.sctp.get_or_insert_with(Sctp::default);
+    sctp.max_message_size = opt_num(e, "sctpmap", "max-message-size")?;
+    if e.attr("number").is_some() {
+        sctp.sctpmap = Some(SctpMap {
+            number: req_num(e, "sctpmap", "number")?,
+            protocol: req_token(e, "sctpmap", "protocol")?.to_string(),
+            streams: opt_num(e, "sctpmap", "streams")?,
+        });
+    }
+    Ok(())
+}
+
+/// After the content is read: unless the `m=` protocol is legacy `DTLS/SCTP`,
+/// the sctpmap number becomes `a=sctp-port`.
+pub fn finish(c: &mut Content) {
+    if c.protocol == "DTLS/SCTP" {
+        return;
+    }
+    if let Some(sctp) = c.sctp.as_mut() {
+        if let Some(m) = sctp.sctpmap.take() {
+            sctp.port = Some(m.number);
+        }
+    }
+}

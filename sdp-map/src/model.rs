@@ -1,0 +1,436 @@
+//! The typed session model that sits between SDP and Jingle.
+//!
+//! Both translators read into and write from these types. The model is
+//! *normalised*: attributes that SDP allows at session level (Firefox puts
+//! `a=fingerprint`, `a=ice-ufrag`, `a=ice-options`, `a=setup` there;
+//! Chromium puts `a=extmap-allow-mixed` there) are copied into every
+//! content when parsing, because Jingle carries them per content. Derived
+//! SDP items that Jingle cannot carry and that carry no information for a
+//! WebRTC peer (the `m=` port when not 0, `c=`, `a=rtcp:`) are not stored.
+
+/// A whole session description: one SDP, or the contents of one Jingle element.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Session {
+    /// `o=` line; `None` when the session came from Jingle (a default is written).
+    pub origin: Option<Origin>,
+    /// `a=group:` lines (XEP-0338), e.g. BUNDLE.
+    pub groups: Vec<Group>,
+    /// `a=msid-semantic:` value (e.g. `WMS *`), kept verbatim.
+    pub msid_semantic: Option<String>,
+    /// Session-level attributes that have no typed field, verbatim without `a=`.
+    pub extra: Vec<String>,
+    /// The media sections, in order.
+    pub contents: Vec<Content>,
+}
+
+/// The `o=` line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// User name (`-` for browsers).
+    pub username: String,
+    /// Session id.
+    pub session_id: String,
+    /// Session version.
+    pub session_version: String,
+    /// Network type and address type and address, e.g. `IN IP4 127.0.0.1`.
+    pub address: String,
+}
+
+/// An `a=group:` line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    /// Semantics, e.g. `BUNDLE` or `LS`.
+    pub semantics: String,
+    /// The mids (= Jingle content names) in the group.
+    pub mids: Vec<String>,
+}
+
+/// Media kind of an `m=` line; Jingle `<description media=...>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Media {
+    /// `audio`
+    Audio,
+    /// `video`
+    Video,
+    /// `application` (data channel)
+    Application,
+    /// anything else, kept verbatim
+    Other(String),
+}
+
+impl Media {
+    /// The SDP / Jingle token.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Media::Audio => "audio",
+            Media::Video => "video",
+            Media::Application => "application",
+            Media::Other(s) => s,
+        }
+    }
+    /// Parses the token (never fails; unknown kinds are kept).
+    pub fn from_token(s: &str) -> Media {
+        match s {
+            "audio" => Media::Audio,
+            "video" => Media::Video,
+            "application" => Media::Application,
+            o => Media::Other(o.to_string()),
+        }
+    }
+}
+
+/// SDP direction attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Direction {
+    /// `a=sendrecv` (also the default when absent)
+    #[default]
+    SendRecv,
+    /// `a=sendonly`
+    SendOnly,
+    /// `a=recvonly`
+    RecvOnly,
+    /// `a=inactive`
+    Inactive,
+}
+
+impl Direction {
+    /// The SDP token.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::SendRecv => "sendrecv",
+            Direction::SendOnly => "sendonly",
+            Direction::RecvOnly => "recvonly",
+            Direction::Inactive => "inactive",
+        }
+    }
+    /// Parses an SDP token.
+    pub fn from_token(s: &str) -> Option<Direction> {
+        Some(match s {
+            "sendrecv" => Direction::SendRecv,
+            "sendonly" => Direction::SendOnly,
+            "recvonly" => Direction::RecvOnly,
+            "inactive" => Direction::Inactive,
+            _ => return None,
+        })
+    }
+}
+
+/// One media section (`m=`), one Jingle `<content>`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Content {
+    /// `a=mid`, equal to the Jingle content name.
+    pub mid: String,
+    /// Media kind.
+    pub media: Option<Media>,
+    /// `m=` port 0 without `a=bundle-only`: the section is rejected.
+    pub rejected: bool,
+    /// `a=bundle-only` (Firefox: port 0 but live).
+    pub bundle_only: bool,
+    /// Direction as written in the SDP (sender's point of view).
+    pub direction: Direction,
+    /// Transport protocol of the `m=` line, e.g. `UDP/TLS/RTP/SAVPF`.
+    pub protocol: String,
+    /// `m=` format list for non-RTP media (e.g. `webrtc-datachannel`, or `5000` for old sctpmap).
+    pub formats: Vec<String>,
+    /// Codecs, in `m=` order.
+    pub codecs: Vec<Codec>,
+    /// `a=rtcp-fb:*` lines (apply to all codecs).
+    pub rtcp_fb_all: Vec<RtcpFb>,
+    /// `a=extmap` lines.
+    pub hdrexts: Vec<HeaderExtension>,
+    /// `a=extmap-allow-mixed` (media level, or session level copied down).
+    pub extmap_allow_mixed: bool,
+    /// `a=ssrc` lines grouped by ssrc.
+    pub sources: Vec<Source>,
+    /// `a=ssrc-group` lines.
+    pub ssrc_groups: Vec<SsrcGroup>,
+    /// `a=msid:` lines (stream id, optional track id).
+    pub msids: Vec<Msid>,
+    /// `a=rid` lines.
+    pub rids: Vec<Rid>,
+    /// `a=simulcast` value, verbatim (e.g. `send h;m;l`).
+    pub simulcast: Option<String>,
+    /// ICE parameters and candidates.
+    pub ice: Ice,
+    /// DTLS parameters.
+    pub dtls: Dtls,
+    /// `a=rtcp-mux`
+    pub rtcp_mux: bool,
+    /// `a=rtcp-mux-only`
+    pub rtcp_mux_only: bool,
+    /// `a=rtcp-rsize`
+    pub rtcp_rsize: bool,
+    /// `b=` lines.
+    pub bandwidths: Vec<Bandwidth>,
+    /// SCTP data channel parameters.
+    pub sctp: Option<Sctp>,
+    /// Media-level attributes without a typed field, verbatim without `a=`.
+    pub extra: Vec<String>,
+}
+
+/// One codec (`a=rtpmap` + `a=fmtp` + `a=rtcp-fb`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Codec {
+    /// Payload type.
+    pub pt: u8,
+    /// Encoding name (`opus`, `VP8`, ...); empty for static payload types without rtpmap.
+    pub name: String,
+    /// Clock rate, 0 when unknown.
+    pub clockrate: u32,
+    /// Channels (`a=rtpmap:111 opus/48000/2`).
+    pub channels: Option<u8>,
+    /// `a=fmtp` parameters, in order. A parameter without `=` has an empty key.
+    pub params: Vec<(String, String)>,
+    /// `a=rtcp-fb` lines for this payload type.
+    pub rtcp_fb: Vec<RtcpFb>,
+    /// Whether an `a=rtpmap` line was present (static payload types may omit it).
+    pub rtpmap: bool,
+}
+
+/// `a=rtcp-fb:<pt> <type> [<subtype>]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RtcpFb {
+    /// Feedback type, e.g. `nack`, `transport-cc`, `trr-int`.
+    pub kind: String,
+    /// Optional subtype / parameter, e.g. `pli`.
+    pub subtype: Option<String>,
+}
+
+/// `a=extmap:<id>[/<direction>] <uri> [<attributes>]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderExtension {
+    /// Extension id.
+    pub id: u16,
+    /// Direction, `None` when absent (= sendrecv).
+    pub direction: Option<Direction>,
+    /// Extension URI.
+    pub uri: String,
+    /// Extension attributes, verbatim.
+    pub attributes: Option<String>,
+}
+
+/// One ssrc with its `a=ssrc:<ssrc> <name>[:<value>]` parameters in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    /// The ssrc.
+    pub ssrc: u32,
+    /// Parameters in order (name, optional value), e.g. (`cname`, `{abc}`).
+    pub params: Vec<(String, Option<String>)>,
+}
+
+/// `a=ssrc-group:<semantics> <ssrc>...`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsrcGroup {
+    /// `FID`, `SIM`, `FEC-FR`, ...
+    pub semantics: String,
+    /// The ssrcs.
+    pub ssrcs: Vec<u32>,
+}
+
+/// `a=msid:<stream> [<track>]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Msid {
+    /// Stream id (`-` for no stream); Firefox uses `{uuid}`.
+    pub stream: String,
+    /// Track id.
+    pub track: Option<String>,
+}
+
+/// `a=rid:<id> <send|recv> [<restrictions>]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rid {
+    /// Rid id.
+    pub id: String,
+    /// `send` or `recv`.
+    pub direction: String,
+    /// Restrictions, verbatim (e.g. `pt=96;max-width=1280`).
+    pub restrictions: Option<String>,
+}
+
+/// ICE parameters of one content.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Ice {
+    /// `a=ice-ufrag`
+    pub ufrag: Option<String>,
+    /// `a=ice-pwd`
+    pub pwd: Option<String>,
+    /// `a=ice-options` tokens, e.g. `trickle`.
+    pub options: Vec<String>,
+    /// `a=candidate` lines.
+    pub candidates: Vec<Candidate>,
+    /// `a=end-of-candidates` (XEP-0371 `<gathering-complete/>` in Jingle).
+    pub end_of_candidates: bool,
+}
+
+/// An ICE candidate (`a=candidate`, XEP-0176 `<candidate/>`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Candidate {
+    /// Foundation.
+    pub foundation: String,
+    /// Component (1 = RTP, 2 = RTCP).
+    pub component: u16,
+    /// Transport, kept with its case (`udp`, Firefox `UDP`).
+    pub protocol: String,
+    /// Priority.
+    pub priority: u32,
+    /// IP address or mDNS host name (`<uuid>.local`).
+    pub ip: String,
+    /// Port.
+    pub port: u16,
+    /// `host`, `srflx`, `prflx`, `relay`.
+    pub kind: String,
+    /// `raddr`
+    pub rel_addr: Option<String>,
+    /// `rport`
+    pub rel_port: Option<u16>,
+    /// `tcptype`
+    pub tcptype: Option<String>,
+    /// `generation`
+    pub generation: Option<u32>,
+    /// `network-id` (Jingle `network`)
+    pub network: Option<u32>,
+    /// `network-cost`
+    pub network_cost: Option<u32>,
+    /// `ufrag` extension attribute.
+    pub ufrag: Option<String>,
+    /// Jingle candidate `id` (not in SDP).
+    pub id: Option<String>,
+}
+
+/// DTLS parameters (XEP-0320).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Dtls {
+    /// `a=fingerprint` lines (hash, value).
+    pub fingerprints: Vec<Fingerprint>,
+    /// `a=setup` (`actpass`, `active`, `passive`).
+    pub setup: Option<String>,
+}
+
+/// `a=fingerprint:<hash> <value>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint {
+    /// Hash function, e.g. `sha-256`.
+    pub hash: String,
+    /// Colon-separated hex value.
+    pub value: String,
+}
+
+/// `b=<type>:<value>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bandwidth {
+    /// `AS`, `TIAS`, `CT`.
+    pub kind: String,
+    /// Value.
+    pub value: u64,
+}
+
+/// SCTP parameters of a data channel content.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Sctp {
+    /// `a=sctp-port`.
+    pub port: Option<u16>,
+    /// `a=max-message-size`.
+    pub max_message_size: Option<u64>,
+    /// Legacy `a=sctpmap:<number> <protocol> <streams>`.
+    pub sctpmap: Option<SctpMap>,
+}
+
+/// Legacy `a=sctpmap` / XEP-0343 `<sctpmap/>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SctpMap {
+    /// SCTP port number.
+    pub number: u16,
+    /// Protocol, e.g. `webrtc-datachannel`.
+    pub protocol: String,
+    /// Number of streams.
+    pub streams: Option<u32>,
+}
+
+impl Content {
+    /// True for RTP media (audio/video with an RTP profile).
+    pub fn is_rtp(&self) -> bool {
+        self.protocol.contains("RTP")
+    }
+}
+
+/// The Jingle roles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Role {
+    /// The party that sent `session-initiate`.
+    #[default]
+    Initiator,
+    /// The other party.
+    Responder,
+}
+
+/// XEP-0166 `senders` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Senders {
+    /// `both`
+    Both,
+    /// `initiator`
+    Initiator,
+    /// `responder`
+    Responder,
+    /// `none`
+    None,
+}
+
+impl Senders {
+    /// XML token.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Senders::Both => "both",
+            Senders::Initiator => "initiator",
+            Senders::Responder => "responder",
+            Senders::None => "none",
+        }
+    }
+    /// Parses the XML token.
+    pub fn from_token(s: &str) -> Option<Senders> {
+        Some(match s {
+            "both" => Senders::Both,
+            "initiator" => Senders::Initiator,
+            "responder" => Senders::Responder,
+            "none" => Senders::None,
+            _ => return None,
+        })
+    }
+    /// Senders from an SDP direction written by `from`.
+    pub fn from_direction(d: Direction, from: Role) -> Senders {
+        match (d, from) {
+            (Direction::SendRecv, _) => Senders::Both,
+            (Direction::Inactive, _) => Senders::None,
+            (Direction::SendOnly, Role::Initiator) | (Direction::RecvOnly, Role::Responder) => {
+                Senders::Initiator
+            }
+            (Direction::SendOnly, Role::Responder) | (Direction::RecvOnly, Role::Initiator) => {
+                Senders::Responder
+            }
+        }
+    }
+    /// SDP direction as seen by the party `local` that will use the SDP (written from its side).
+    pub fn to_direction(self, from: Role) -> Direction {
+        match (self, from) {
+            (Senders::Both, _) => Direction::SendRecv,
+            (Senders::None, _) => Direction::Inactive,
+            (Senders::Initiator, Role::Initiator) | (Senders::Responder, Role::Responder) => {
+                Direction::SendOnly
+            }
+            (Senders::Initiator, Role::Responder) | (Senders::Responder, Role::Initiator) => {
+                Direction::RecvOnly
+            }
+        }
+    }
+}
+
+/// Whether an SDP is an offer or an answer (decides the default `a=setup`
+/// when a Jingle peer sends no `setup` attribute: `actpass` in offers, `active` in answers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SdpType {
+    /// An offer.
+    #[default]
+    Offer,
+    /// An answer.
+    Answer,
+}

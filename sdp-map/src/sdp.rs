@@ -1,0 +1,827 @@
+//! SDP text <-> [`Session`].
+//!
+//! A small hand-written parser for what Chromium and Firefox produce (and
+//! what older Jingle gateways produce), and a writer that emits CRLF lines.
+//! `parse(write(parse(x))) == parse(x)` holds for every accepted input.
+
+use std::fmt::Write as _;
+
+use crate::model::*;
+
+/// Largest SDP accepted, in bytes.
+pub const MAX_SDP_LEN: usize = 1 << 20;
+
+/// An SDP parse error: what is wrong and on which line (1-based).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("SDP line {line}: {kind}")]
+pub struct SdpError {
+    /// 1-based line number (0 for whole-input errors).
+    pub line: usize,
+    /// What is wrong.
+    pub kind: SdpErrorKind,
+}
+
+/// What is wrong with an SDP line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SdpErrorKind {
+    /// The input is larger than [`MAX_SDP_LEN`].
+    #[error("SDP larger than {MAX_SDP_LEN} bytes")]
+    TooLarge,
+    /// The input does not start with `v=0`.
+    #[error("SDP must start with v=0")]
+    MissingVersion,
+    /// A line is not `<letter>=<value>`.
+    #[error("line is not of the form <type>=<value>")]
+    Syntax,
+    /// The `o=` line has too few fields.
+    #[error("malformed o= line")]
+    Origin,
+    /// The `m=` line is malformed.
+    #[error("malformed m= line")]
+    MediaLine,
+    /// A numeric field does not parse.
+    #[error("invalid number in {field}")]
+    Number {
+        /// Which field.
+        field: &'static str,
+    },
+    /// An attribute lacks a required part.
+    #[error("malformed a={attribute}")]
+    Attribute {
+        /// Which attribute.
+        attribute: &'static str,
+    },
+}
+
+fn err(line: usize, kind: SdpErrorKind) -> SdpError {
+    SdpError { line, kind }
+}
+
+fn num<T: std::str::FromStr>(s: &str, line: usize, field: &'static str) -> Result<T, SdpError> {
+    s.trim()
+        .parse()
+        .map_err(|_| err(line, SdpErrorKind::Number { field }))
+}
+
+fn bad_attr(line: usize, attribute: &'static str) -> SdpError {
+    err(line, SdpErrorKind::Attribute { attribute })
+}
+
+/// Session-level values that Firefox (and some others) put above the first `m=`.
+#[derive(Default)]
+struct SessionDefaults {
+    ufrag: Option<String>,
+    pwd: Option<String>,
+    options: Vec<String>,
+    fingerprints: Vec<Fingerprint>,
+    setup: Option<String>,
+    extmap_allow_mixed: bool,
+    end_of_candidates: bool,
+}
+
+struct MediaState {
+    content: Content,
+    port_zero: bool,
+    has_mid: bool,
+    has_ufrag: bool,
+    has_pwd: bool,
+    has_options: bool,
+    has_setup: bool,
+}
+
+/// Parses one `a=candidate` value (without the `a=` / `candidate:` prefix
+/// stripped or not: both `candidate:...` and the bare value are accepted).
+pub fn parse_candidate(value: &str, line: usize) -> Result<Candidate, SdpError> {
+    let v = value.trim();
+    let v = v.strip_prefix("a=").unwrap_or(v);
+    let v = v.strip_prefix("candidate:").unwrap_or(v);
+    let mut it = v.split_ascii_whitespace();
+    let mut next = || it.next().ok_or_else(|| bad_attr(line, "candidate"));
+    let foundation = next()?.to_string();
+    let component = num(next()?, line, "candidate component")?;
+    let protocol = next()?.to_string();
+    let priority = num(next()?, line, "candidate priority")?;
+    let ip = next()?.to_string();
+    let port = num(next()?, line, "candidate port")?;
+    if next()? != "typ" {
+        return Err(bad_attr(line, "candidate"));
+    }
+    let kind = next()?.to_string();
+    let mut c = Candidate {
+        foundation,
+        component,
+        protocol,
+        priority,
+        ip,
+        port,
+        kind,
+        ..Candidate::default()
+    };
+    let rest: Vec<&str> = it.collect();
+    for pair in rest.chunks(2) {
+        let (k, val) = match pair {
+            [k, v] => (*k, *v),
+            _ => return Err(bad_attr(line, "candidate")),
+        };
+        match k {
+            "raddr" => c.rel_addr = Some(val.to_string()),
+            "rport" => c.rel_port = Some(num(val, line, "candidate rport")?),
+            "tcptype" => c.tcptype = Some(val.to_string()),
+            "generation" => c.generation = Some(num(val, line, "candidate generation")?),
+            "network-id" => c.network = Some(num(val, line, "candidate network-id")?),
+            "network-cost" => c.network_cost = Some(num(val, line, "candidate network-cost")?),
+            "ufrag" => c.ufrag = Some(val.to_string()),
+            _ => {} // unknown extension attributes are dropped
+        }
+    }
+    Ok(c)
+}
+
+/// Writes a candidate as the value of an `a=candidate` line (starting with `candidate:`).
+pub fn write_candidate(c: &Candidate) -> String {
+    let mut s = String::with_capacity(96);
+    let _ = write!(
+        s,
+        "candidate:{} {} {} {} {} {} typ {}",
+        c.foundation, c.component, c.protocol, c.priority, c.ip, c.port, c.kind
+    );
+    if let Some(v) = &c.rel_addr {
+        let _ = write!(s, " raddr {v}");
+    }
+    if let Some(v) = c.rel_port {
+        let _ = write!(s, " rport {v}");
+    }
+    if let Some(v) = &c.tcptype {
+        let _ = write!(s, " tcptype {v}");
+    }
+    if let Some(v) = c.generation {
+        let _ = write!(s, " generation {v}");
+    }
+    if let Some(v) = &c.ufrag {
+        let _ = write!(s, " ufrag {v}");
+    }
+    if let Some(v) = c.network {
+        let _ = write!(s, " network-id {v}");
+    }
+    if let Some(v) = c.network_cost {
+        let _ = write!(s, " network-cost {v}");
+    }
+    s
+}
+
+fn parse_fmtp_params(s: &str) -> Vec<(String, String)> {
+    s.split(';')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) => (k.trim().to_string(), v.trim().to_string()),
+            None => (String::new(), p.to_string()),
+        })
+        .collect()
+}
+
+fn write_fmtp_params(params: &[(String, String)]) -> String {
+    let mut s = String::new();
+    for (i, (k, v)) in params.iter().enumerate() {
+        if i > 0 {
+            s.push(';');
+        }
+        if !k.is_empty() {
+            s.push_str(k);
+            s.push('=');
+        }
+        s.push_str(v);
+    }
+    s
+}
+
+fn parse_rtcp_fb(s: &str) -> RtcpFb {
+    let mut it = s.trim().splitn(2, ' ');
+    let kind = it.next().unwrap_or("").to_string();
+    let subtype = it
+        .next()
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(str::to_string);
+    RtcpFb { kind, subtype }
+}
+
+impl MediaState {
+    fn codec_mut(&mut self, pt: u8) -> Option<&mut Codec> {
+        self.content.codecs.iter_mut().find(|c| c.pt == pt)
+    }
+}
+
+/// Splits "`<pt> <rest>`".
+fn pt_and_rest(v: &str, line: usize, attr: &'static str) -> Result<(String, String), SdpError> {
+    let (pt, rest) = v.split_once(' ').unwrap_or((v, ""));
+    if pt.is_empty() {
+        return Err(bad_attr(line, attr));
+    }
+    Ok((pt.to_string(), rest.trim().to_string()))
+}
+
+impl Session {
+    /// Parses SDP text (CRLF or LF line ends).
+    pub fn parse_sdp(text: &str) -> Result<Session, SdpError> {
+        if text.len() > MAX_SDP_LEN {
+            return Err(err(0, SdpErrorKind::TooLarge));
+        }
+        let mut session = Session::default();
+        let mut defaults = SessionDefaults::default();
+        let mut media: Option<MediaState> = None;
+        let mut seen_version = false;
+        for (idx, raw) in text.split('\n').enumerate() {
+            let line_no = idx + 1;
+            let line = raw.strip_suffix('\r').unwrap_or(raw);
+            if line.trim().is_empty() {
+                continue;
+            }
+            let (kind, value) = match line.as_bytes() {
+                [k, b'=', ..] => (*k, line.get(2..).unwrap_or("")),
+                _ => return Err(err(line_no, SdpErrorKind::Syntax)),
+            };
+            if !seen_version {
+                if kind != b'v' || value.trim() != "0" {
+                    return Err(err(line_no, SdpErrorKind::MissingVersion));
+                }
+                seen_version = true;
+                continue;
+            }
+            match kind {
+                b'o' => {
+                    let f: Vec<&str> = value.split_ascii_whitespace().collect();
+                    match f.as_slice() {
+                        [u, id, ver, rest @ ..] if !rest.is_empty() => {
+                            session.origin = Some(Origin {
+                                username: u.to_string(),
+                                session_id: id.to_string(),
+                                session_version: ver.to_string(),
+                                address: rest.join(" "),
+                            })
+                        }
+                        _ => return Err(err(line_no, SdpErrorKind::Origin)),
+                    }
+                }
+                b'm' => {
+                    if let Some(m) = media.take() {
+                        session.contents.push(finish_media(m, session.contents.len()));
+                    }
+                    media = Some(parse_m_line(value, line_no)?);
+                }
+                b'b' => {
+                    if let Some(m) = media.as_mut() {
+                        let (k, v) = value
+                            .split_once(':')
+                            .ok_or_else(|| err(line_no, SdpErrorKind::Syntax))?;
+                        m.content.bandwidths.push(Bandwidth {
+                            kind: k.to_string(),
+                            value: num(v, line_no, "b=")?,
+                        });
+                    }
+                }
+                b'a' => match media.as_mut() {
+                    Some(m) => media_attribute(m, value, line_no)?,
+                    None => session_attribute(&mut session, &mut defaults, value, line_no)?,
+                },
+                // s=, t=, c=, i=, u=, e=, p=, z=, k=, r=: derived or unused by WebRTC
+                _ => {}
+            }
+        }
+        if !seen_version {
+            return Err(err(0, SdpErrorKind::MissingVersion));
+        }
+        if let Some(m) = media.take() {
+            session.contents.push(finish_media(m, session.contents.len()));
+        }
+        apply_defaults(&mut session, defaults);
+        Ok(session)
+    }
+
+    /// Writes SDP text with CRLF line ends.
+    pub fn to_sdp(&self) -> String {
+        write_session(self)
+    }
+}
+
+fn apply_defaults(session: &mut Session, d: SessionDefaults) {
+    for c in &mut session.contents {
+        if c.ice.ufrag.is_none() {
+            c.ice.ufrag.clone_from(&d.ufrag);
+        }
+        if c.ice.pwd.is_none() {
+            c.ice.pwd.clone_from(&d.pwd);
+        }
+        if c.ice.options.is_empty() {
+            c.ice.options.clone_from(&d.options);
+        }
+        if c.dtls.fingerprints.is_empty() {
+            c.dtls.fingerprints.clone_from(&d.fingerprints);
+        }
+        if c.dtls.setup.is_none() {
+            c.dtls.setup.clone_from(&d.setup);
+        }
+        if d.extmap_allow_mixed && c.is_rtp() {
+            c.extmap_allow_mixed = true;
+        }
+        if d.end_of_candidates {
+            c.ice.end_of_candidates = true;
+        }
+    }
+}
+
+fn parse_m_line(value: &str, line: usize) -> Result<MediaState, SdpError> {
+    let mut f = value.split_ascii_whitespace();
+    let media = f.next().ok_or_else(|| err(line, SdpErrorKind::MediaLine))?;
+    let port = f.next().ok_or_else(|| err(line, SdpErrorKind::MediaLine))?;
+    let port = port.split('/').next().unwrap_or(port);
+    let port: u16 = num(port, line, "m= port")?;
+    let protocol = f
+        .next()
+        .ok_or_else(|| err(line, SdpErrorKind::MediaLine))?
+        .to_string();
+    let mut content = Content {
+        media: Some(Media::from_token(media)),
+        protocol,
+        ..Content::default()
+    };
+    if content.is_rtp() {
+        for pt in f {
+            content.codecs.push(Codec {
+                pt: num(pt, line, "m= payload type")?,
+                ..Codec::default()
+            });
+        }
+    } else {
+        content.formats = f.map(str::to_string).collect();
+    }
+    Ok(MediaState {
+        content,
+        port_zero: port == 0,
+        has_mid: false,
+        has_ufrag: false,
+        has_pwd: false,
+        has_options: false,
+        has_setup: false,
+    })
+}
+
+fn finish_media(m: MediaState, index: usize) -> Content {
+    let mut c = m.content;
+    c.rejected = m.port_zero && !c.bundle_only;
+    if !m.has_mid {
+        c.mid = index.to_string();
+    }
+    let _ = (m.has_ufrag, m.has_pwd, m.has_options, m.has_setup);
+    c
+}
+
+fn split_attr(value: &str) -> (&str, Option<&str>) {
+    match value.split_once(':') {
+        Some((n, v)) => (n, Some(v)),
+        None => (value, None),
+    }
+}
+
+fn parse_fingerprint(v: &str, line: usize) -> Result<Fingerprint, SdpError> {
+    let (h, val) = v
+        .trim()
+        .split_once(' ')
+        .ok_or_else(|| bad_attr(line, "fingerprint"))?;
+    Ok(Fingerprint {
+        hash: h.to_string(),
+        value: val.trim().to_string(),
+    })
+}
+
+fn session_attribute(
+    s: &mut Session,
+    d: &mut SessionDefaults,
+    value: &str,
+    line: usize,
+) -> Result<(), SdpError> {
+    let (name, v) = split_attr(value);
+    match (name, v) {
+        ("group", Some(v)) => {
+            let mut it = v.split_ascii_whitespace();
+            let semantics = it.next().ok_or_else(|| bad_attr(line, "group"))?;
+            s.groups.push(Group {
+                semantics: semantics.to_string(),
+                mids: it.map(str::to_string).collect(),
+            });
+        }
+        ("msid-semantic", Some(v)) => s.msid_semantic = Some(v.to_string()),
+        ("ice-ufrag", Some(v)) => d.ufrag = Some(v.trim().to_string()),
+        ("ice-pwd", Some(v)) => d.pwd = Some(v.trim().to_string()),
+        ("ice-options", Some(v)) => {
+            d.options = v.split_ascii_whitespace().map(str::to_string).collect()
+        }
+        ("fingerprint", Some(v)) => d.fingerprints.push(parse_fingerprint(v, line)?),
+        ("setup", Some(v)) => d.setup = Some(v.trim().to_string()),
+        ("extmap-allow-mixed", None) => d.extmap_allow_mixed = true,
+        ("end-of-candidates", None) => d.end_of_candidates = true,
+        _ => s.extra.push(value.to_string()),
+    }
+    Ok(())
+}
+
+fn media_attribute(m: &mut MediaState, value: &str, line: usize) -> Result<(), SdpError> {
+    let (name, v) = split_attr(value);
+    let c = &mut m.content;
+    match (name, v) {
+        ("mid", Some(v)) => {
+            c.mid = v.trim().to_string();
+            m.has_mid = true;
+        }
+        ("sendrecv" | "sendonly" | "recvonly" | "inactive", None) => {
+            c.direction = Direction::from_token(name).unwrap_or_default();
+        }
+        ("rtpmap", Some(v)) => {
+            let (pt, rest) = pt_and_rest(v, line, "rtpmap")?;
+            let pt: u8 = num(&pt, line, "rtpmap payload type")?;
+            let mut parts = rest.split('/');
+            let name = parts.next().unwrap_or("").to_string();
+            let clockrate = match parts.next() {
+                Some(r) => num(r, line, "rtpmap clock rate")?,
+                None => 0,
+            };
+            let channels = match parts.next() {
+                Some(ch) => Some(num(ch, line, "rtpmap channels")?),
+                None => None,
+            };
+            match m.codec_mut(pt) {
+                Some(codec) => {
+                    codec.name = name;
+                    codec.clockrate = clockrate;
+                    codec.channels = channels;
+                    codec.rtpmap = true;
+                }
+                None => m.content.extra.push(value.to_string()),
+            }
+        }
+        ("fmtp", Some(v)) => {
+            let (pt, rest) = pt_and_rest(v, line, "fmtp")?;
+            let pt: u8 = num(&pt, line, "fmtp payload type")?;
+            match m.codec_mut(pt) {
+                Some(codec) if codec.params.is_empty() => codec.params = parse_fmtp_params(&rest),
+                _ => m.content.extra.push(value.to_string()),
+            }
+        }
+        ("rtcp-fb", Some(v)) => {
+            let (pt, rest) = pt_and_rest(v, line, "rtcp-fb")?;
+            let fb = parse_rtcp_fb(&rest);
+            if pt == "*" {
+                c.rtcp_fb_all.push(fb);
+            } else {
+                let pt: u8 = num(&pt, line, "rtcp-fb payload type")?;
+                match m.codec_mut(pt) {
+                    Some(codec) => codec.rtcp_fb.push(fb),
+                    None => m.content.extra.push(value.to_string()),
+                }
+            }
+        }
+        ("extmap", Some(v)) => {
+            let mut it = v.trim().splitn(3, ' ');
+            let idd = it.next().unwrap_or("");
+            let uri = it
+                .next()
+                .filter(|u| !u.is_empty())
+                .ok_or_else(|| bad_attr(line, "extmap"))?;
+            let attributes = it.next().map(str::to_string);
+            let (id, direction) = match idd.split_once('/') {
+                Some((id, d)) => (
+                    id,
+                    Some(Direction::from_token(d).ok_or_else(|| bad_attr(line, "extmap"))?),
+                ),
+                None => (idd, None),
+            };
+            c.hdrexts.push(HeaderExtension {
+                id: num(id, line, "extmap id")?,
+                direction,
+                uri: uri.to_string(),
+                attributes,
+            });
+        }
+        ("extmap-allow-mixed", None) => c.extmap_allow_mixed = true,
+        ("ssrc", Some(v)) => {
+            let (ssrc, rest) = v.split_once(' ').unwrap_or((v, ""));
+            let ssrc: u32 = num(ssrc, line, "ssrc")?;
+            let rest = rest.trim();
+            let param = if rest.is_empty() {
+                None
+            } else {
+                Some(match rest.split_once(':') {
+                    Some((n, v)) => (n.to_string(), Some(v.to_string())),
+                    None => (rest.to_string(), None),
+                })
+            };
+            let src = match c.sources.iter_mut().position(|s| s.ssrc == ssrc) {
+                Some(i) => &mut c.sources[i],
+                None => {
+                    c.sources.push(Source {
+                        ssrc,
+                        params: Vec::new(),
+                    });
+                    let last = c.sources.len() - 1;
+                    &mut c.sources[last]
+                }
+            };
+            if let Some(p) = param {
+                src.params.push(p);
+            }
+        }
+        ("ssrc-group", Some(v)) => {
+            let mut it = v.split_ascii_whitespace();
+            let semantics = it
+                .next()
+                .ok_or_else(|| bad_attr(line, "ssrc-group"))?
+                .to_string();
+            let ssrcs = it
+                .map(|s| num(s, line, "ssrc-group ssrc"))
+                .collect::<Result<Vec<u32>, _>>()?;
+            c.ssrc_groups.push(SsrcGroup { semantics, ssrcs });
+        }
+        ("msid", Some(v)) => {
+            let mut it = v.split_ascii_whitespace();
+            let stream = it.next().ok_or_else(|| bad_attr(line, "msid"))?;
+            c.msids.push(Msid {
+                stream: stream.to_string(),
+                track: it.next().map(str::to_string),
+            });
+        }
+        ("rid", Some(v)) => {
+            let mut it = v.trim().splitn(3, ' ');
+            let id = it.next().filter(|s| !s.is_empty());
+            let dir = it.next().filter(|s| !s.is_empty());
+            match (id, dir) {
+                (Some(id), Some(dir)) => c.rids.push(Rid {
+                    id: id.to_string(),
+                    direction: dir.to_string(),
+                    restrictions: it.next().map(str::to_string),
+                }),
+                _ => return Err(bad_attr(line, "rid")),
+            }
+        }
+        ("simulcast", Some(v)) => c.simulcast = Some(v.trim().to_string()),
+        ("ice-ufrag", Some(v)) => {
+            c.ice.ufrag = Some(v.trim().to_string());
+            m.has_ufrag = true;
+        }
+        ("ice-pwd", Some(v)) => {
+            c.ice.pwd = Some(v.trim().to_string());
+            m.has_pwd = true;
+        }
+        ("ice-options", Some(v)) => {
+            c.ice.options = v.split_ascii_whitespace().map(str::to_string).collect();
+            m.has_options = true;
+        }
+        ("candidate", Some(_)) => c.ice.candidates.push(parse_candidate(value, line)?),
+        ("end-of-candidates", None) => c.ice.end_of_candidates = true,
+        ("fingerprint", Some(v)) => c.dtls.fingerprints.push(parse_fingerprint(v, line)?),
+        ("setup", Some(v)) => {
+            c.dtls.setup = Some(v.trim().to_string());
+            m.has_setup = true;
+        }
+        ("rtcp-mux", None) => c.rtcp_mux = true,
+        ("rtcp-mux-only", None) => c.rtcp_mux_only = true,
+        ("rtcp-rsize", None) => c.rtcp_rsize = true,
+        ("bundle-only", None) => c.bundle_only = true,
+        ("rtcp", Some(_)) => {} // derived: RTCP port, always muxed in WebRTC
+        ("sctp-port", Some(v)) => {
+            c.sctp.get_or_insert_with(Sctp::default).port = Some(num(v, line, "sctp-port")?)
+        }
+        ("max-message-size", Some(v)) => {
+            c.sctp.get_or_insert_with(Sctp::default).max_message_size =
+                Some(num(v, line, "max-message-size")?)
+        }
+        ("sctpmap", Some(v)) => {
+            let mut it = v.split_ascii_whitespace();
+            let number = num(
+                it.next().ok_or_else(|| bad_attr(line, "sctpmap"))?,
+                line,
+                "sctpmap number",
+            )?;
+            let protocol = it
+                .next()
+                .ok_or_else(|| bad_attr(line, "sctpmap"))?
+                .to_string();
+            let streams = match it.next() {
+                Some(s) => Some(num(s, line, "sctpmap streams")?),
+                None => None,
+            };
+            c.sctp.get_or_insert_with(Sctp::default).sctpmap = Some(SctpMap {
+                number,
+                protocol,
+                streams,
+            });
+        }
+        _ => c.extra.push(value.to_string()),
+    }
+    Ok(())
+}
+
+/// Ssrc groups whose ssrcs all have a `<source>`/`a=ssrc` description.
+/// Chromium rejects groups naming undescribed ssrcs (StanzaJS 12 sends such FID groups).
+pub fn described_groups(c: &Content) -> impl Iterator<Item = &SsrcGroup> {
+    c.ssrc_groups.iter().filter(move |g| {
+        g.ssrcs
+            .iter()
+            .all(|s| c.sources.iter().any(|src| src.ssrc == *s))
+    })
+}
+
+fn write_session(s: &Session) -> String {
+    let mut o = String::with_capacity(4096);
+    o.push_str("v=0\r\n");
+    match &s.origin {
+        Some(or) => {
+            let _ = write!(
+                o,
+                "o={} {} {} {}\r\n",
+                or.username, or.session_id, or.session_version, or.address
+            );
+        }
+        None => o.push_str("o=- 1 2 IN IP4 127.0.0.1\r\n"),
+    }
+    o.push_str("s=-\r\nt=0 0\r\n");
+    for g in &s.groups {
+        let _ = write!(o, "a=group:{}", g.semantics);
+        for m in &g.mids {
+            o.push(' ');
+            o.push_str(m);
+        }
+        o.push_str("\r\n");
+    }
+    let rtp = s.contents.iter().filter(|c| c.is_rtp());
+    let mixed_at_session = s.contents.iter().any(|c| c.is_rtp())
+        && rtp.clone().all(|c| c.extmap_allow_mixed);
+    if mixed_at_session {
+        o.push_str("a=extmap-allow-mixed\r\n");
+    }
+    if let Some(ms) = &s.msid_semantic {
+        let _ = write!(o, "a=msid-semantic:{ms}\r\n");
+    }
+    for e in &s.extra {
+        let _ = write!(o, "a={e}\r\n");
+    }
+    for c in &s.contents {
+        write_content(&mut o, c, mixed_at_session);
+    }
+    o
+}
+
+fn write_content(o: &mut String, c: &Content, mixed_at_session: bool) {
+    let media = c.media.as_ref().map(Media::as_str).unwrap_or("audio");
+    let port = if c.rejected || c.bundle_only { 0 } else { 9 };
+    let _ = write!(o, "m={media} {port} {}", c.protocol);
+    if c.is_rtp() {
+        for codec in &c.codecs {
+            let _ = write!(o, " {}", codec.pt);
+        }
+    } else {
+        for f in &c.formats {
+            let _ = write!(o, " {f}");
+        }
+    }
+    o.push_str("\r\nc=IN IP4 0.0.0.0\r\n");
+    for b in &c.bandwidths {
+        let _ = write!(o, "b={}:{}\r\n", b.kind, b.value);
+    }
+    for cand in &c.ice.candidates {
+        let _ = write!(o, "a={}\r\n", write_candidate(cand));
+    }
+    if c.ice.end_of_candidates {
+        o.push_str("a=end-of-candidates\r\n");
+    }
+    if let Some(u) = &c.ice.ufrag {
+        let _ = write!(o, "a=ice-ufrag:{u}\r\n");
+    }
+    if let Some(p) = &c.ice.pwd {
+        let _ = write!(o, "a=ice-pwd:{p}\r\n");
+    }
+    if !c.ice.options.is_empty() {
+        let _ = write!(o, "a=ice-options:{}\r\n", c.ice.options.join(" "));
+    }
+    for f in &c.dtls.fingerprints {
+        let _ = write!(o, "a=fingerprint:{} {}\r\n", f.hash, f.value);
+    }
+    if let Some(setup) = &c.dtls.setup {
+        let _ = write!(o, "a=setup:{setup}\r\n");
+    }
+    let _ = write!(o, "a=mid:{}\r\n", c.mid);
+    if c.bundle_only {
+        o.push_str("a=bundle-only\r\n");
+    }
+    for h in &c.hdrexts {
+        let _ = write!(o, "a=extmap:{}", h.id);
+        if let Some(d) = h.direction {
+            let _ = write!(o, "/{}", d.as_str());
+        }
+        let _ = write!(o, " {}", h.uri);
+        if let Some(a) = &h.attributes {
+            let _ = write!(o, " {a}");
+        }
+        o.push_str("\r\n");
+    }
+    if c.extmap_allow_mixed && !mixed_at_session {
+        o.push_str("a=extmap-allow-mixed\r\n");
+    }
+    if c.is_rtp() || c.direction != Direction::SendRecv {
+        let _ = write!(o, "a={}\r\n", c.direction.as_str());
+    }
+    for m in &c.msids {
+        let _ = write!(o, "a=msid:{}", m.stream);
+        if let Some(t) = &m.track {
+            let _ = write!(o, " {t}");
+        }
+        o.push_str("\r\n");
+    }
+    if c.rtcp_mux {
+        o.push_str("a=rtcp-mux\r\n");
+    }
+    if c.rtcp_mux_only {
+        o.push_str("a=rtcp-mux-only\r\n");
+    }
+    if c.rtcp_rsize {
+        o.push_str("a=rtcp-rsize\r\n");
+    }
+    for codec in &c.codecs {
+        if codec.rtpmap {
+            let _ = write!(o, "a=rtpmap:{} {}/{}", codec.pt, codec.name, codec.clockrate);
+            if let Some(ch) = codec.channels {
+                let _ = write!(o, "/{ch}");
+            }
+            o.push_str("\r\n");
+        }
+        for fb in &codec.rtcp_fb {
+            write_fb(o, &codec.pt.to_string(), fb);
+        }
+        if !codec.params.is_empty() {
+            let _ = write!(
+                o,
+                "a=fmtp:{} {}\r\n",
+                codec.pt,
+                write_fmtp_params(&codec.params)
+            );
+        }
+    }
+    for fb in &c.rtcp_fb_all {
+        write_fb(o, "*", fb);
+    }
+    for r in &c.rids {
+        let _ = write!(o, "a=rid:{} {}", r.id, r.direction);
+        if let Some(x) = &r.restrictions {
+            let _ = write!(o, " {x}");
+        }
+        o.push_str("\r\n");
+    }
+    if let Some(sim) = &c.simulcast {
+        let _ = write!(o, "a=simulcast:{sim}\r\n");
+    }
+    for g in described_groups(c) {
+        let _ = write!(o, "a=ssrc-group:{}", g.semantics);
+        for s in &g.ssrcs {
+            let _ = write!(o, " {s}");
+        }
+        o.push_str("\r\n");
+    }
+    for src in &c.sources {
+        if src.params.is_empty() {
+            // an ssrc without parameters still needs one line to exist
+            let _ = write!(o, "a=ssrc:{}\r\n", src.ssrc);
+        }
+        for (n, v) in &src.params {
+            let _ = write!(o, "a=ssrc:{} {n}", src.ssrc);
+            if let Some(v) = v {
+                let _ = write!(o, ":{v}");
+            }
+            o.push_str("\r\n");
+        }
+    }
+    if let Some(sctp) = &c.sctp {
+        if let Some(p) = sctp.port {
+            let _ = write!(o, "a=sctp-port:{p}\r\n");
+        }
+        if let Some(m) = sctp.max_message_size {
+            let _ = write!(o, "a=max-message-size:{m}\r\n");
+        }
+        if let Some(m) = &sctp.sctpmap {
+            let _ = write!(o, "a=sctpmap:{} {}", m.number, m.protocol);
+            if let Some(s) = m.streams {
+                let _ = write!(o, " {s}");
+            }
+            o.push_str("\r\n");
+        }
+    }
+    for e in &c.extra {
+        let _ = write!(o, "a={e}\r\n");
+    }
+}
+
+fn write_fb(o: &mut String, pt: &str, fb: &RtcpFb) {
+    let _ = write!(o, "a=rtcp-fb:{pt} {}", fb.kind);
+    if let Some(s) = &fb.subtype {
+        let _ = write!(o, " {s}");
+    }
+    o.push_str("\r\n");
+}
