@@ -241,3 +241,6 @@ pub fn transport_info_to_candidates(xml: &str) -> Result<Vec<TrickleCandidate>, 
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests;

@@ -83,10 +83,6 @@ struct MediaState {
     content: Content,
     port_zero: bool,
     has_mid: bool,
-    has_ufrag: bool,
-    has_pwd: bool,
-    has_options: bool,
-    has_setup: bool,
 }
 
 /// Parses one `a=candidate` value (without the `a=` / `candidate:` prefix
@@ -233,7 +229,7 @@ impl Session {
         let mut seen_version = false;
         for (idx, raw) in text.split('\n').enumerate() {
             let line_no = idx + 1;
-            let line = raw.strip_suffix('\r').unwrap_or(raw);
+            let line = raw.trim_end();
             if line.trim().is_empty() {
                 continue;
             }
@@ -359,10 +355,6 @@ fn parse_m_line(value: &str, line: usize) -> Result<MediaState, SdpError> {
         content,
         port_zero: port == 0,
         has_mid: false,
-        has_ufrag: false,
-        has_pwd: false,
-        has_options: false,
-        has_setup: false,
     })
 }
 
@@ -372,7 +364,6 @@ fn finish_media(m: MediaState, index: usize) -> Content {
     if !m.has_mid {
         c.mid = index.to_string();
     }
-    let _ = (m.has_ufrag, m.has_pwd, m.has_options, m.has_setup);
     c
 }
 
@@ -565,22 +556,18 @@ fn media_attribute(m: &mut MediaState, value: &str, line: usize) -> Result<(), S
         ("simulcast", Some(v)) => c.simulcast = Some(v.trim().to_string()),
         ("ice-ufrag", Some(v)) => {
             c.ice.ufrag = Some(v.trim().to_string());
-            m.has_ufrag = true;
         }
         ("ice-pwd", Some(v)) => {
             c.ice.pwd = Some(v.trim().to_string());
-            m.has_pwd = true;
         }
         ("ice-options", Some(v)) => {
             c.ice.options = v.split_ascii_whitespace().map(str::to_string).collect();
-            m.has_options = true;
         }
         ("candidate", Some(_)) => c.ice.candidates.push(parse_candidate(value, line)?),
         ("end-of-candidates", None) => c.ice.end_of_candidates = true,
         ("fingerprint", Some(v)) => c.dtls.fingerprints.push(parse_fingerprint(v, line)?),
         ("setup", Some(v)) => {
             c.dtls.setup = Some(v.trim().to_string());
-            m.has_setup = true;
         }
         ("rtcp-mux", None) => c.rtcp_mux = true,
         ("rtcp-mux-only", None) => c.rtcp_mux_only = true,
@@ -723,7 +710,7 @@ fn write_content(o: &mut String, c: &Content, mixed_at_session: bool) {
         }
         o.push_str("\r\n");
     }
-    if c.extmap_allow_mixed && !mixed_at_session {
+    if c.extmap_allow_mixed && !(mixed_at_session && c.is_rtp()) {
         o.push_str("a=extmap-allow-mixed\r\n");
     }
     if c.is_rtp() || c.direction != Direction::SendRecv {

@@ -1,0 +1,262 @@
+//! Table-driven unit tests for the interop quirks (DESIGN.md §3).
+
+use crate::jingle::{parse_xml, Action, ReasonCondition};
+use crate::*;
+
+const HEAD: &str = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n";
+
+fn sdp(body: &str) -> Session {
+    Session::parse_sdp(&format!("{HEAD}{body}")).expect("valid SDP")
+}
+
+fn via_jingle(s: &Session, from: Role) -> (String, Session) {
+    let opts = ToJingle {
+        sid: "s".into(),
+        sdp_from: from,
+        ..ToJingle::default()
+    };
+    let xml = String::from(&s.to_jingle(&opts));
+    let back = Session::from_jingle(
+        &parse_xml(&xml).expect("xml"),
+        &ToSdp {
+            sdp_type: SdpType::Offer,
+            from: Some(from),
+        },
+    )
+    .expect("jingle");
+    (xml, back)
+}
+
+fn jingle_sdp(xml: &str, t: SdpType) -> Session {
+    let s = jingle_to_sdp(xml, &ToSdp { sdp_type: t, from: None }).expect("to sdp");
+    Session::parse_sdp(&s).expect("reparse")
+}
+
+#[test]
+fn msid_with_and_without_braces() {
+    for (line, stream, track) in [
+        ("a=msid:stream1 track1", "stream1", Some("track1")),
+        ("a=msid:{a-b} {c-d}", "{a-b}", Some("{c-d}")),
+        ("a=msid:- track", "-", Some("track")),
+        ("a=msid:onlystream", "onlystream", None),
+    ] {
+        let s = sdp(&format!("m=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\n{line}\r\n"));
+        let m = &s.contents[0].msids[0];
+        assert_eq!((m.stream.as_str(), m.track.as_deref()), (stream, track));
+        let (xml, back) = via_jingle(&s, Role::Initiator);
+        assert!(xml.contains(&format!("id='{stream}'")), "{xml}");
+        assert_eq!(back, Session { origin: None, ..s });
+    }
+}
+
+#[test]
+fn firefox_cname_in_braces_and_session_level_attributes() {
+    let s = sdp("a=fingerprint:sha-256 AA:BB\r\na=ice-options:trickle\r\na=setup:actpass\r\n\
+        m=audio 9 UDP/TLS/RTP/SAVPF 109\r\na=mid:0\r\na=ice-ufrag:u\r\na=ice-pwd:p\r\n\
+        a=ssrc:1 cname:{5f1e-aa}\r\n");
+    let c = &s.contents[0];
+    assert_eq!(c.dtls.fingerprints[0].value, "AA:BB");
+    assert_eq!(c.dtls.setup.as_deref(), Some("actpass"));
+    assert_eq!(c.ice.options, ["trickle"]);
+    assert_eq!(
+        c.sources[0].params,
+        [("cname".to_string(), Some("{5f1e-aa}".to_string()))]
+    );
+    let (_, back) = via_jingle(&s, Role::Initiator);
+    assert_eq!(back.contents, s.contents);
+}
+
+#[test]
+fn sctpmap_legacy_and_modern() {
+    let legacy = sdp("m=application 9 DTLS/SCTP 5000\r\na=mid:data\r\na=sctpmap:5000 webrtc-datachannel 1024\r\n");
+    let modern = sdp("m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:data\r\na=sctp-port:5000\r\na=max-message-size:262144\r\n");
+    for s in [&legacy, &modern] {
+        let (xml, back) = via_jingle(s, Role::Initiator);
+        assert!(xml.contains("<sctpmap xmlns='urn:xmpp:jingle:transports:dtls-sctp:1'"), "{xml}");
+        assert!(xml.contains("number='5000'"), "{xml}");
+        assert_eq!(back.contents, s.contents);
+    }
+    // XEP-0343 <sctpmap> from a Jitsi-style peer becomes a=sctp-port in modern SDP
+    let xml = "<jingle xmlns='urn:xmpp:jingle:1' action='session-initiate' sid='s'>\
+        <content creator='initiator' name='data'><description xmlns='urn:xmpp:jingle:apps:webrtc-datachannel:0'/>\
+        <transport xmlns='urn:xmpp:jingle:transports:ice-udp:1' ufrag='u' pwd='p'>\
+        <sctpmap xmlns='urn:xmpp:jingle:transports:dtls-sctp:1' number='5000' protocol='webrtc-datachannel' streams='1024'/>\
+        </transport></content></jingle>";
+    let s = jingle_sdp(xml, SdpType::Offer);
+    let c = &s.contents[0];
+    assert_eq!(c.protocol, "UDP/DTLS/SCTP");
+    assert_eq!(c.sctp.as_ref().and_then(|x| x.port), Some(5000));
+}
+
+#[test]
+fn no_bundle_dino_style() {
+    let xml = "<jingle xmlns='urn:xmpp:jingle:1' action='session-initiate' sid='s' initiator='a@x/d'>\
+        <content creator='initiator' name='audio' senders='both'>\
+        <description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'><payload-type id='111' name='opus' clockrate='48000' channels='2'/><rtcp-mux/></description>\
+        <transport xmlns='urn:xmpp:jingle:transports:ice-udp:1' ufrag='a1' pwd='p1'><fingerprint xmlns='urn:xmpp:jingle:apps:dtls:0' hash='sha-256'>AA:BB</fingerprint></transport></content>\
+        <content creator='initiator' name='video' senders='both'>\
+        <description xmlns='urn:xmpp:jingle:apps:rtp:1' media='video'><payload-type id='96' name='VP8' clockrate='90000'/></description>\
+        <transport xmlns='urn:xmpp:jingle:transports:ice-udp:1' ufrag='v1' pwd='p2'/></content></jingle>";
+    let s = jingle_sdp(xml, SdpType::Offer);
+    assert!(s.groups.is_empty());
+    assert_eq!(s.contents.len(), 2);
+    assert_eq!(s.contents[0].ice.ufrag.as_deref(), Some("a1"));
+    assert_eq!(s.contents[1].ice.ufrag.as_deref(), Some("v1"));
+    // setup=actpass is the default in an offer, active in an answer
+    assert_eq!(s.contents[0].dtls.setup.as_deref(), Some("actpass"));
+    let a = jingle_sdp(xml, SdpType::Answer);
+    assert_eq!(a.contents[0].dtls.setup.as_deref(), Some("active"));
+}
+
+#[test]
+fn setup_actpass_kept() {
+    let s = sdp("m=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\na=fingerprint:sha-256 AA\r\na=setup:actpass\r\n");
+    let (xml, back) = via_jingle(&s, Role::Initiator);
+    assert!(xml.contains("setup='actpass'"));
+    assert_eq!(back.contents[0].dtls.setup.as_deref(), Some("actpass"));
+}
+
+#[test]
+fn content_name_is_mid() {
+    let s = sdp("a=group:BUNDLE audio0 v1\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:audio0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:v1\r\na=rtpmap:96 VP8/90000\r\n");
+    let (xml, _) = via_jingle(&s, Role::Initiator);
+    assert!(xml.contains("name='audio0'") && xml.contains("name='v1'"), "{xml}");
+    assert!(xml.contains("<group xmlns='urn:xmpp:jingle:apps:grouping:0' semantics='BUNDLE'><content name='audio0'/><content name='v1'/></group>"));
+}
+
+#[test]
+fn candidates_mdns_and_without_network_generation() {
+    for line in [
+        "candidate:1 1 udp 2122260223 4f2a0c8e-1b2d-4e3f-8a9b-0c1d2e3f4a5b.local 54321 typ host generation 0 network-id 1",
+        "candidate:0 1 UDP 2122252543 192.168.1.10 42761 typ host",
+        "candidate:0 2 UDP 2122252542 192.168.1.10 42762 typ host",
+        "candidate:3 1 udp 1686052607 203.0.113.7 46243 typ srflx raddr 192.168.0.196 rport 46243 generation 0 ufrag EsAw network-id 1 network-cost 10",
+        "candidate:4 1 tcp 1518280447 192.168.0.196 9 typ host tcptype active generation 0",
+    ] {
+        let c = sdp::parse_candidate(line, 1).expect("candidate");
+        assert_eq!(sdp::write_candidate(&c), line);
+        let opts = ToJingle { sid: "s".into(), ..ToJingle::default() };
+        let xml = candidate_to_transport_info(line, "0", Some("u"), &opts).expect("ti");
+        assert!(xml.contains("action='transport-info'"));
+        assert!(xml.contains(&format!("ip='{}'", c.ip)));
+        let back = transport_info_to_candidates(&xml).expect("read");
+        assert_eq!(back.len(), 1);
+        assert_eq!(back[0].candidate, line);
+        assert_eq!(back[0].mid, "0");
+    }
+    let opts = ToJingle { sid: "s".into(), ..ToJingle::default() };
+    let xml = candidate_to_transport_info("", "0", None, &opts).expect("eoc");
+    assert!(xml.contains("gathering-complete"));
+    assert!(transport_info_to_candidates(&xml).expect("read")[0].end_of_candidates);
+}
+
+#[test]
+fn undescribed_ssrc_groups_dropped_in_sdp() {
+    // StanzaJS 12: FID group naming an RTX ssrc that has no <source>
+    let xml = "<jingle xmlns='urn:xmpp:jingle:1' action='session-accept' sid='s'>\
+        <content creator='initiator' name='1' senders='both'>\
+        <description xmlns='urn:xmpp:jingle:apps:rtp:1' media='video'><payload-type id='96' name='VP8' clockrate='90000'/>\
+        <source xmlns='urn:xmpp:jingle:apps:rtp:ssma:0' ssrc='111'><parameter name='cname' value='x'/></source>\
+        <ssrc-group xmlns='urn:xmpp:jingle:apps:rtp:ssma:0' semantics='FID'><source ssrc='111'/><source ssrc='222'/></ssrc-group>\
+        </description></content></jingle>";
+    let text = jingle_to_sdp(xml, &ToSdp::default()).expect("sdp");
+    assert!(!text.contains("ssrc-group"), "{text}");
+    assert!(text.contains("a=ssrc:111 cname:x"));
+}
+
+#[test]
+fn senders_relative_to_initiator() {
+    use Direction::*;
+    for (dir, from, senders) in [
+        (SendOnly, Role::Initiator, "initiator"),
+        (SendOnly, Role::Responder, "responder"),
+        (RecvOnly, Role::Initiator, "responder"),
+        (RecvOnly, Role::Responder, "initiator"),
+        (SendRecv, Role::Responder, "both"),
+        (Inactive, Role::Initiator, "none"),
+    ] {
+        let s = sdp(&format!("m=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\na={}\r\n", dir.as_str()));
+        let (xml, back) = via_jingle(&s, from);
+        assert!(xml.contains(&format!("senders='{senders}'")), "{dir:?} {from:?}: {xml}");
+        assert_eq!(back.contents[0].direction, dir);
+    }
+}
+
+#[test]
+fn session_terminate_reasons() {
+    for &cond in ReasonCondition::ALL {
+        for text in [None, Some("bye now")] {
+            let opts = ToJingle {
+                action: Action::SessionTerminate,
+                sid: "s".into(),
+                reason: Some(Reason { condition: cond, text: text.map(str::to_string) }),
+                ..ToJingle::default()
+            };
+            let xml = sdp_to_jingle("", &opts).expect("terminate");
+            let j = Jingle::from_element(&parse_xml(&xml).expect("xml"), None, SdpType::Offer)
+                .expect("read");
+            assert_eq!(j.action, Action::SessionTerminate);
+            assert_eq!(j.reason, opts.reason, "{xml}");
+        }
+    }
+}
+
+#[test]
+fn actions_carry_the_right_parts() {
+    let s = sdp("m=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\na=ice-ufrag:u\r\na=ice-pwd:p\r\na=fingerprint:sha-256 AA\r\na=setup:active\r\na=candidate:1 1 udp 1 1.2.3.4 5 typ host\r\n");
+    for &action in Action::ALL {
+        let opts = ToJingle { action, sid: "s".into(), ..ToJingle::default() };
+        let xml = String::from(&s.to_jingle(&opts));
+        let j = Jingle::from_element(&parse_xml(&xml).expect("xml"), None, SdpType::Answer)
+            .expect("read");
+        assert_eq!(j.action, action);
+        let has_desc = xml.contains("<description");
+        let has_cand = xml.contains("<candidate");
+        let has_fp = xml.contains("<fingerprint");
+        match action {
+            Action::SessionInitiate | Action::SessionAccept | Action::ContentAdd | Action::ContentAccept | Action::DescriptionInfo => {
+                assert!(has_desc && has_cand && has_fp, "{xml}")
+            }
+            Action::TransportInfo => assert!(!has_desc && has_cand && !has_fp, "{xml}"),
+            Action::ContentModify => assert!(xml.contains("senders=") && !has_desc, "{xml}"),
+            Action::ContentRemove | Action::ContentReject => {
+                assert!(xml.contains("name='0'") && !has_desc && !has_cand, "{xml}")
+            }
+            Action::SessionTerminate | Action::SessionInfo => assert!(!xml.contains("<content"), "{xml}"),
+            _ => assert!(has_fp && !has_desc, "{xml}"),
+        }
+    }
+}
+
+#[test]
+fn sdp_errors_name_the_line() {
+    for (text, line) in [
+        ("", 0),
+        ("x", 1),
+        ("v=1\r\n", 1),
+        ("v=0\r\no=-\r\n", 2),
+        ("v=0\r\nm=audio x RTP/AVP 0\r\n", 2),
+        ("v=0\r\nm=audio 9 RTP/AVP 0\r\na=rtpmap:abc opus/48000\r\n", 3),
+        ("v=0\r\nm=audio 9 RTP/AVP 0\r\na=candidate:1 1 udp\r\n", 3),
+        ("v=0\r\nm=audio 9 RTP/AVP 0\r\na=mid:0\r\na=extmap:1/sideways urn:x\r\n", 4),
+    ] {
+        let e = Session::parse_sdp(text).expect_err(text);
+        assert_eq!(e.line, line, "{text:?}: {e}");
+    }
+}
+
+#[test]
+fn jingle_errors_name_the_element() {
+    for (xml, needle) in [
+        ("<iq xmlns='jabber:client'/>", "expected <jingle"),
+        ("<jingle xmlns='urn:xmpp:jingle:1' sid='s'/>", "'action'"),
+        ("<jingle xmlns='urn:xmpp:jingle:1' action='dance' sid='s'/>", "dance"),
+        ("<jingle xmlns='urn:xmpp:jingle:1' action='session-initiate' sid='s'><content creator='initiator'/></jingle>", "<content> lacks attribute 'name'"),
+        ("<jingle xmlns='urn:xmpp:jingle:1' action='transport-info' sid='s'><content name='0'><transport xmlns='urn:xmpp:jingle:transports:ice-udp:1'><candidate component='1' foundation='1' ip='1.2.3.4' port='99999' priority='1' protocol='udp' type='host'/></transport></content></jingle>", "'port'"),
+        ("<jingle xmlns='urn:xmpp:jingle:1' action='session-initiate' sid='s'><content name='a&#10;b'/></jingle>", "'name'"),
+        ("<jingle xmlns='urn:xmpp:jingle:1'", "XML"),
+    ] {
+        let e = jingle_to_sdp(xml, &ToSdp::default()).expect_err(xml).to_string();
+        assert!(e.contains(needle), "{xml}: {e}");
+    }
+}
