@@ -109,9 +109,12 @@ fn read_payload_type(p: &Element) -> Result<Codec, JingleError> {
         pt: req_num(p, "payload-type", "id")?,
         ..Codec::default()
     };
-    if let Some(name) = p.attr("name") {
+    if let Some(name) = p.attr("name").filter(|n| !n.is_empty()) {
         codec.name = super::req_token(p, "payload-type", "name")?.to_string();
-        codec.rtpmap = !name.is_empty();
+        if codec.name.contains('/') {
+            return Err(super::bad("payload-type", "name", name));
+        }
+        codec.rtpmap = true;
         codec.clockrate = opt_num(p, "payload-type", "clockrate")?.unwrap_or(0);
         codec.channels = opt_num(p, "payload-type", "channels")?;
     }
