@@ -89,8 +89,11 @@ function pageLib() {
     return state.media;
   };
   const track = async (kind) => (await media()).getTracks().find((t) => t.kind === kind);
-  const newPc = () => {
-    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+  // Browser defaults (bundlePolicy 'balanced': every m-line carries candidates) except where a
+  // scenario asks otherwise.
+  const pcConfig = { 'max-bundle': { bundlePolicy: 'max-bundle' } };
+  const newPc = (scenario) => {
+    const pc = new RTCPeerConnection(pcConfig[scenario] ?? {});
     state.pcs.push(pc);
     return pc;
   };
@@ -109,6 +112,9 @@ function pageLib() {
     async 'audio-video-data'(pc) {
       await offerers['audio-video'](pc);
       pc.createDataChannel('chat');
+    },
+    async 'max-bundle'(pc) {
+      await offerers['audio-video-data'](pc);
     },
     async data(pc) {
       pc.createDataChannel('chat');
@@ -154,6 +160,7 @@ function pageLib() {
     audio: { mirror: true },
     'audio-video': { mirror: true },
     'audio-video-data': { mirror: true },
+    'max-bundle': { mirror: true },
     data: { mirror: false },
     'two-video': { mirror: true },
     simulcast: { mirror: false },
@@ -165,7 +172,7 @@ function pageLib() {
   };
 
   async function makeOffer(scenario) {
-    const pc = newPc();
+    const pc = newPc(scenario);
     await offerers[scenario](pc);
     const sdp = await gatherAfter(pc, async () => pc.setLocalDescription(await pc.createOffer()));
     return { id: state.pcs.indexOf(pc), sdp };
@@ -173,7 +180,7 @@ function pageLib() {
 
   async function answer(scenario, offerSdp) {
     const how = answerers[scenario];
-    const pc = newPc();
+    const pc = newPc(scenario);
     await pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
     for (const t of pc.getTransceivers()) {
       const kind = t.receiver.track.kind;
@@ -245,6 +252,8 @@ const SCENARIOS = {
   audio: 'one audio track, answered with audio',
   'audio-video': 'audio and video tracks in one stream, BUNDLE, answered sendrecv',
   'audio-video-data': 'audio, video and an SCTP data channel, BUNDLE',
+  'max-bundle':
+    "audio, video and data with bundlePolicy 'max-bundle' (only the first m-line has candidates; the others port 9 in Chromium, port 0 + a=bundle-only in Firefox); every other scenario uses the browser default 'balanced'",
   data: 'data channel only (m=application UDP/DTLS/SCTP webrtc-datachannel)',
   'two-video': 'audio plus two video tracks (second in its own stream)',
   simulcast:
