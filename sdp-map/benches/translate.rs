@@ -1,1 +1,70 @@
-fn main() {}
+//! Microseconds per translation, both directions, for every SDP under
+//! tests/vectors/ and tests/fixtures/.
+
+use std::path::Path;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use sdp_map::{jingle_to_sdp, sdp_to_jingle, SdpType, ToJingle, ToSdp};
+
+fn files() -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let mut out = Vec::new();
+    for dir in ["vectors", "fixtures"] {
+        let Ok(rd) = std::fs::read_dir(root.join(dir)) else {
+            continue;
+        };
+        let mut paths: Vec<_> = rd
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "sdp"))
+            .collect();
+        paths.sort();
+        for p in paths {
+            if let Ok(t) = std::fs::read_to_string(&p) {
+                let name = p
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                out.push((name, t));
+            }
+        }
+    }
+    out
+}
+
+fn bench(c: &mut Criterion) {
+    let opts = ToJingle {
+        sid: "bench".into(),
+        initiator: Some("a@example.org/r".into()),
+        ..ToJingle::default()
+    };
+    for (name, sdp) in files() {
+        let sdp_type = if name.contains("answer") {
+            SdpType::Answer
+        } else {
+            SdpType::Offer
+        };
+        let Ok(xml) = sdp_to_jingle(&sdp, &opts) else {
+            continue;
+        };
+        c.bench_function(&format!("sdp_to_jingle/{name}"), |b| {
+            b.iter(|| sdp_to_jingle(std::hint::black_box(&sdp), &opts))
+        });
+        let to = ToSdp {
+            sdp_type,
+            from: None,
+        };
+        c.bench_function(&format!("jingle_to_sdp/{name}"), |b| {
+            b.iter(|| jingle_to_sdp(std::hint::black_box(&xml), &to))
+        });
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(std::time::Duration::from_millis(300))
+        .measurement_time(std::time::Duration::from_secs(1))
+        .sample_size(20);
+    targets = bench
+}
+criterion_main!(benches);

@@ -202,7 +202,10 @@ pub fn candidate_to_transport_info(
     if candidate.trim().is_empty() {
         content.ice.end_of_candidates = true;
     } else {
-        content.ice.candidates.push(sdp::parse_candidate(candidate, 1)?);
+        content
+            .ice
+            .candidates
+            .push(sdp::parse_candidate(candidate, 1)?);
     }
     let session = Session {
         contents: vec![content],

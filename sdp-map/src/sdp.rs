@@ -77,12 +77,14 @@ struct SessionDefaults {
     setup: Option<String>,
     extmap_allow_mixed: bool,
     end_of_candidates: bool,
+    direction: Option<Direction>,
 }
 
 struct MediaState {
     content: Content,
     port_zero: bool,
     has_mid: bool,
+    has_direction: bool,
 }
 
 /// Parses one `a=candidate` value (without the `a=` / `candidate:` prefix
@@ -227,11 +229,15 @@ impl Session {
         let mut defaults = SessionDefaults::default();
         let mut media: Option<MediaState> = None;
         let mut seen_version = false;
+        let mut explicit_dirs = Vec::new();
         for (idx, raw) in text.split('\n').enumerate() {
             let line_no = idx + 1;
             let line = raw.trim_end();
             if line.trim().is_empty() {
                 continue;
+            }
+            if line.chars().any(|c| c.is_control() && c != '\t') {
+                return Err(err(line_no, SdpErrorKind::Syntax));
             }
             let (kind, value) = match line.as_bytes() {
                 [k, b'=', ..] => (*k, line.get(2..).unwrap_or("")),
@@ -261,7 +267,11 @@ impl Session {
                 }
                 b'm' => {
                     if let Some(m) = media.take() {
-                        session.contents.push(finish_media(m, session.contents.len()));
+                        session.contents.push(finish_media(
+                            m,
+                            session.contents.len(),
+                            &mut explicit_dirs,
+                        ));
                     }
                     media = Some(parse_m_line(value, line_no)?);
                 }
@@ -288,9 +298,11 @@ impl Session {
             return Err(err(0, SdpErrorKind::MissingVersion));
         }
         if let Some(m) = media.take() {
-            session.contents.push(finish_media(m, session.contents.len()));
+            session
+                .contents
+                .push(finish_media(m, session.contents.len(), &mut explicit_dirs));
         }
-        apply_defaults(&mut session, defaults);
+        apply_defaults(&mut session, defaults, &explicit_dirs);
         Ok(session)
     }
 
@@ -300,8 +312,14 @@ impl Session {
     }
 }
 
-fn apply_defaults(session: &mut Session, d: SessionDefaults) {
-    for c in &mut session.contents {
+fn apply_defaults(session: &mut Session, d: SessionDefaults, explicit_dirs: &[bool]) {
+    for (i, c) in session.contents.iter_mut().enumerate() {
+        if let (Some(dir), Some(false)) = (d.direction, explicit_dirs.get(i)) {
+            c.direction = dir;
+        }
+        if c.rejected {
+            continue; // a rejected section has no transport
+        }
         if c.ice.ufrag.is_none() {
             c.ice.ufrag.clone_from(&d.ufrag);
         }
@@ -355,10 +373,12 @@ fn parse_m_line(value: &str, line: usize) -> Result<MediaState, SdpError> {
         content,
         port_zero: port == 0,
         has_mid: false,
+        has_direction: false,
     })
 }
 
-fn finish_media(m: MediaState, index: usize) -> Content {
+fn finish_media(m: MediaState, index: usize, explicit_dirs: &mut Vec<bool>) -> Content {
+    explicit_dirs.push(m.has_direction);
     let mut c = m.content;
     c.rejected = m.port_zero && !c.bundle_only;
     if !m.has_mid {
@@ -411,6 +431,9 @@ fn session_attribute(
         ("setup", Some(v)) => d.setup = Some(v.trim().to_string()),
         ("extmap-allow-mixed", None) => d.extmap_allow_mixed = true,
         ("end-of-candidates", None) => d.end_of_candidates = true,
+        ("sendrecv" | "sendonly" | "recvonly" | "inactive", None) => {
+            d.direction = Direction::from_token(name)
+        }
         _ => s.extra.push(value.to_string()),
     }
     Ok(())
@@ -426,6 +449,7 @@ fn media_attribute(m: &mut MediaState, value: &str, line: usize) -> Result<(), S
         }
         ("sendrecv" | "sendonly" | "recvonly" | "inactive", None) => {
             c.direction = Direction::from_token(name).unwrap_or_default();
+            m.has_direction = true;
         }
         ("rtpmap", Some(v)) => {
             let (pt, rest) = pt_and_rest(v, line, "rtpmap")?;
@@ -640,8 +664,8 @@ fn write_session(s: &Session) -> String {
         o.push_str("\r\n");
     }
     let rtp = s.contents.iter().filter(|c| c.is_rtp());
-    let mixed_at_session = s.contents.iter().any(|c| c.is_rtp())
-        && rtp.clone().all(|c| c.extmap_allow_mixed);
+    let mixed_at_session =
+        s.contents.iter().any(|c| c.is_rtp()) && rtp.clone().all(|c| c.extmap_allow_mixed);
     if mixed_at_session {
         o.push_str("a=extmap-allow-mixed\r\n");
     }
@@ -734,7 +758,11 @@ fn write_content(o: &mut String, c: &Content, mixed_at_session: bool) {
     }
     for codec in &c.codecs {
         if codec.rtpmap {
-            let _ = write!(o, "a=rtpmap:{} {}/{}", codec.pt, codec.name, codec.clockrate);
+            let _ = write!(
+                o,
+                "a=rtpmap:{} {}/{}",
+                codec.pt, codec.name, codec.clockrate
+            );
             if let Some(ch) = codec.channels {
                 let _ = write!(o, "/{ch}");
             }

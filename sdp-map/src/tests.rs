@@ -28,7 +28,14 @@ fn via_jingle(s: &Session, from: Role) -> (String, Session) {
 }
 
 fn jingle_sdp(xml: &str, t: SdpType) -> Session {
-    let s = jingle_to_sdp(xml, &ToSdp { sdp_type: t, from: None }).expect("to sdp");
+    let s = jingle_to_sdp(
+        xml,
+        &ToSdp {
+            sdp_type: t,
+            from: None,
+        },
+    )
+    .expect("to sdp");
     Session::parse_sdp(&s).expect("reparse")
 }
 
@@ -40,7 +47,9 @@ fn msid_with_and_without_braces() {
         ("a=msid:- track", "-", Some("track")),
         ("a=msid:onlystream", "onlystream", None),
     ] {
-        let s = sdp(&format!("m=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\n{line}\r\n"));
+        let s = sdp(&format!(
+            "m=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\n{line}\r\n"
+        ));
         let m = &s.contents[0].msids[0];
         assert_eq!((m.stream.as_str(), m.track.as_deref()), (stream, track));
         let (xml, back) = via_jingle(&s, Role::Initiator);
@@ -51,9 +60,11 @@ fn msid_with_and_without_braces() {
 
 #[test]
 fn firefox_cname_in_braces_and_session_level_attributes() {
-    let s = sdp("a=fingerprint:sha-256 AA:BB\r\na=ice-options:trickle\r\na=setup:actpass\r\n\
+    let s = sdp(
+        "a=fingerprint:sha-256 AA:BB\r\na=ice-options:trickle\r\na=setup:actpass\r\n\
         m=audio 9 UDP/TLS/RTP/SAVPF 109\r\na=mid:0\r\na=ice-ufrag:u\r\na=ice-pwd:p\r\n\
-        a=ssrc:1 cname:{5f1e-aa}\r\n");
+        a=ssrc:1 cname:{5f1e-aa}\r\n",
+    );
     let c = &s.contents[0];
     assert_eq!(c.dtls.fingerprints[0].value, "AA:BB");
     assert_eq!(c.dtls.setup.as_deref(), Some("actpass"));
@@ -72,7 +83,10 @@ fn sctpmap_legacy_and_modern() {
     let modern = sdp("m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:data\r\na=sctp-port:5000\r\na=max-message-size:262144\r\n");
     for s in [&legacy, &modern] {
         let (xml, back) = via_jingle(s, Role::Initiator);
-        assert!(xml.contains("<sctpmap xmlns='urn:xmpp:jingle:transports:dtls-sctp:1'"), "{xml}");
+        assert!(
+            xml.contains("<sctpmap xmlns='urn:xmpp:jingle:transports:dtls-sctp:1'"),
+            "{xml}"
+        );
         assert!(xml.contains("number='5000'"), "{xml}");
         assert_eq!(back.contents, s.contents);
     }
@@ -120,7 +134,10 @@ fn setup_actpass_kept() {
 fn content_name_is_mid() {
     let s = sdp("a=group:BUNDLE audio0 v1\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:audio0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:v1\r\na=rtpmap:96 VP8/90000\r\n");
     let (xml, _) = via_jingle(&s, Role::Initiator);
-    assert!(xml.contains("name='audio0'") && xml.contains("name='v1'"), "{xml}");
+    assert!(
+        xml.contains("name='audio0'") && xml.contains("name='v1'"),
+        "{xml}"
+    );
     assert!(xml.contains("<group xmlns='urn:xmpp:jingle:apps:grouping:0' semantics='BUNDLE'><content name='audio0'/><content name='v1'/></group>"));
 }
 
@@ -144,7 +161,10 @@ fn candidates_mdns_and_without_network_generation() {
         assert_eq!(back[0].candidate, line);
         assert_eq!(back[0].mid, "0");
     }
-    let opts = ToJingle { sid: "s".into(), ..ToJingle::default() };
+    let opts = ToJingle {
+        sid: "s".into(),
+        ..ToJingle::default()
+    };
     let xml = candidate_to_transport_info("", "0", None, &opts).expect("eoc");
     assert!(xml.contains("gathering-complete"));
     assert!(transport_info_to_candidates(&xml).expect("read")[0].end_of_candidates);
@@ -175,9 +195,15 @@ fn senders_relative_to_initiator() {
         (SendRecv, Role::Responder, "both"),
         (Inactive, Role::Initiator, "none"),
     ] {
-        let s = sdp(&format!("m=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\na={}\r\n", dir.as_str()));
+        let s = sdp(&format!(
+            "m=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\na={}\r\n",
+            dir.as_str()
+        ));
         let (xml, back) = via_jingle(&s, from);
-        assert!(xml.contains(&format!("senders='{senders}'")), "{dir:?} {from:?}: {xml}");
+        assert!(
+            xml.contains(&format!("senders='{senders}'")),
+            "{dir:?} {from:?}: {xml}"
+        );
         assert_eq!(back.contents[0].direction, dir);
     }
 }
@@ -189,7 +215,10 @@ fn session_terminate_reasons() {
             let opts = ToJingle {
                 action: Action::SessionTerminate,
                 sid: "s".into(),
-                reason: Some(Reason { condition: cond, text: text.map(str::to_string) }),
+                reason: Some(Reason {
+                    condition: cond,
+                    text: text.map(str::to_string),
+                }),
                 ..ToJingle::default()
             };
             let xml = sdp_to_jingle("", &opts).expect("terminate");
@@ -205,7 +234,11 @@ fn session_terminate_reasons() {
 fn actions_carry_the_right_parts() {
     let s = sdp("m=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\na=ice-ufrag:u\r\na=ice-pwd:p\r\na=fingerprint:sha-256 AA\r\na=setup:active\r\na=candidate:1 1 udp 1 1.2.3.4 5 typ host\r\n");
     for &action in Action::ALL {
-        let opts = ToJingle { action, sid: "s".into(), ..ToJingle::default() };
+        let opts = ToJingle {
+            action,
+            sid: "s".into(),
+            ..ToJingle::default()
+        };
         let xml = String::from(&s.to_jingle(&opts));
         let j = Jingle::from_element(&parse_xml(&xml).expect("xml"), None, SdpType::Answer)
             .expect("read");
@@ -214,7 +247,11 @@ fn actions_carry_the_right_parts() {
         let has_cand = xml.contains("<candidate");
         let has_fp = xml.contains("<fingerprint");
         match action {
-            Action::SessionInitiate | Action::SessionAccept | Action::ContentAdd | Action::ContentAccept | Action::DescriptionInfo => {
+            Action::SessionInitiate
+            | Action::SessionAccept
+            | Action::ContentAdd
+            | Action::ContentAccept
+            | Action::DescriptionInfo => {
                 assert!(has_desc && has_cand && has_fp, "{xml}")
             }
             Action::TransportInfo => assert!(!has_desc && has_cand && !has_fp, "{xml}"),
@@ -222,7 +259,9 @@ fn actions_carry_the_right_parts() {
             Action::ContentRemove | Action::ContentReject => {
                 assert!(xml.contains("name='0'") && !has_desc && !has_cand, "{xml}")
             }
-            Action::SessionTerminate | Action::SessionInfo => assert!(!xml.contains("<content"), "{xml}"),
+            Action::SessionTerminate | Action::SessionInfo => {
+                assert!(!xml.contains("<content"), "{xml}")
+            }
             _ => assert!(has_fp && !has_desc, "{xml}"),
         }
     }
@@ -236,9 +275,15 @@ fn sdp_errors_name_the_line() {
         ("v=1\r\n", 1),
         ("v=0\r\no=-\r\n", 2),
         ("v=0\r\nm=audio x RTP/AVP 0\r\n", 2),
-        ("v=0\r\nm=audio 9 RTP/AVP 0\r\na=rtpmap:abc opus/48000\r\n", 3),
+        (
+            "v=0\r\nm=audio 9 RTP/AVP 0\r\na=rtpmap:abc opus/48000\r\n",
+            3,
+        ),
         ("v=0\r\nm=audio 9 RTP/AVP 0\r\na=candidate:1 1 udp\r\n", 3),
-        ("v=0\r\nm=audio 9 RTP/AVP 0\r\na=mid:0\r\na=extmap:1/sideways urn:x\r\n", 4),
+        (
+            "v=0\r\nm=audio 9 RTP/AVP 0\r\na=mid:0\r\na=extmap:1/sideways urn:x\r\n",
+            4,
+        ),
     ] {
         let e = Session::parse_sdp(text).expect_err(text);
         assert_eq!(e.line, line, "{text:?}: {e}");

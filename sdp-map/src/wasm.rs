@@ -3,9 +3,7 @@
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::prelude::*;
 
-use crate::{
-    Action, Reason, ReasonCondition, Role, SdpType, ToJingle, ToSdp, TrickleCandidate,
-};
+use crate::{Action, Reason, ReasonCondition, Role, SdpType, ToJingle, ToSdp, TrickleCandidate};
 
 fn get(opts: &JsValue, key: &str) -> Option<String> {
     if !opts.is_object() {

@@ -7,7 +7,9 @@ fn token() -> impl Strategy<Value = String> {
     "[a-zA-Z0-9+/_.{}-]{1,10}"
 }
 
-fn opt<T: std::fmt::Debug + Clone>(s: impl Strategy<Value = T>) -> impl Strategy<Value = Option<T>> {
+fn opt<T: std::fmt::Debug + Clone>(
+    s: impl Strategy<Value = T>,
+) -> impl Strategy<Value = Option<T>> {
     proptest::option::of(s)
 }
 
@@ -23,7 +25,12 @@ fn direction() -> impl Strategy<Value = Direction> {
 fn fb() -> impl Strategy<Value = RtcpFb> {
     prop_oneof![
         (
-            prop_oneof![Just("nack"), Just("ccm"), Just("goog-remb"), Just("transport-cc")],
+            prop_oneof![
+                Just("nack"),
+                Just("ccm"),
+                Just("goog-remb"),
+                Just("transport-cc")
+            ],
             opt(prop_oneof![Just("pli"), Just("fir")])
         )
             .prop_map(|(k, s)| RtcpFb {
@@ -58,15 +65,61 @@ fn codec(pt: u8) -> impl Strategy<Value = Codec> {
 
 fn candidate(with_id: bool) -> impl Strategy<Value = Candidate> {
     (
-        (token(), 1u16..3, prop_oneof![Just("udp"), Just("UDP"), Just("tcp")], any::<u32>()),
-        (prop_oneof![Just("10.0.0.1".to_string()), "[a-f0-9-]{8}\\.local"], any::<u16>(), prop_oneof![Just("host"), Just("srflx"), Just("relay")]),
-        (opt(Just("192.0.2.1".to_string())), opt(any::<u16>()), opt(prop_oneof![Just("active".to_string()), Just("passive".to_string())])),
-        (opt(0u32..3), opt(1u32..9), opt(0u32..999), opt(token()), if with_id { opt(token()).boxed() } else { Just(None).boxed() }),
+        (
+            token(),
+            1u16..3,
+            prop_oneof![Just("udp"), Just("UDP"), Just("tcp")],
+            any::<u32>(),
+        ),
+        (
+            prop_oneof![Just("10.0.0.1".to_string()), "[a-f0-9-]{8}\\.local"],
+            any::<u16>(),
+            prop_oneof![Just("host"), Just("srflx"), Just("relay")],
+        ),
+        (
+            opt(Just("192.0.2.1".to_string())),
+            opt(any::<u16>()),
+            opt(prop_oneof![
+                Just("active".to_string()),
+                Just("passive".to_string())
+            ]),
+        ),
+        (
+            opt(0u32..3),
+            opt(1u32..9),
+            opt(0u32..999),
+            opt(token()),
+            if with_id {
+                opt(token()).boxed()
+            } else {
+                Just(None).boxed()
+            },
+        ),
     )
-        .prop_map(|((foundation, component, protocol, priority), (ip, port, kind), (rel_addr, rel_port, tcptype), (generation, network, network_cost, ufrag, id))| Candidate {
-            foundation, component, protocol: protocol.into(), priority, ip, port, kind: kind.into(),
-            rel_addr, rel_port, tcptype, generation, network, network_cost, ufrag, id,
-        })
+        .prop_map(
+            |(
+                (foundation, component, protocol, priority),
+                (ip, port, kind),
+                (rel_addr, rel_port, tcptype),
+                (generation, network, network_cost, ufrag, id),
+            )| Candidate {
+                foundation,
+                component,
+                protocol: protocol.into(),
+                priority,
+                ip,
+                port,
+                kind: kind.into(),
+                rel_addr,
+                rel_port,
+                tcptype,
+                generation,
+                network,
+                network_cost,
+                ufrag,
+                id,
+            },
+        )
 }
 
 fn ice(with_id: bool) -> impl Strategy<Value = Ice> {
@@ -78,82 +131,202 @@ fn ice(with_id: bool) -> impl Strategy<Value = Ice> {
         any::<bool>(),
     )
         .prop_map(|(ufrag, pwd, options, candidates, end_of_candidates)| Ice {
-            ufrag, pwd, options, candidates, end_of_candidates,
+            ufrag,
+            pwd,
+            options,
+            candidates,
+            end_of_candidates,
         })
 }
 
 fn dtls() -> impl Strategy<Value = Dtls> {
     (
-        proptest::collection::vec((prop_oneof![Just("sha-256"), Just("sha-1")], "[A-F0-9:]{2,20}"), 0..2),
+        proptest::collection::vec(
+            (
+                prop_oneof![Just("sha-256"), Just("sha-1")],
+                "[A-F0-9:]{2,20}",
+            ),
+            0..2,
+        ),
         prop_oneof![Just("actpass"), Just("active"), Just("passive")],
     )
         .prop_map(|(f, setup)| Dtls {
-            setup: if f.is_empty() { None } else { Some(setup.into()) },
-            fingerprints: f.into_iter().map(|(h, v)| Fingerprint { hash: h.into(), value: v }).collect(),
+            setup: if f.is_empty() {
+                None
+            } else {
+                Some(setup.into())
+            },
+            fingerprints: f
+                .into_iter()
+                .map(|(h, v)| Fingerprint {
+                    hash: h.into(),
+                    value: v,
+                })
+                .collect(),
         })
 }
 
 fn rtp_content(i: usize, with_id: bool) -> impl Strategy<Value = Content> {
     let pts: Vec<u8> = (96..100).collect();
     (
-        (prop_oneof![Just(Media::Audio), Just(Media::Video)], direction(), any::<(bool, bool, bool, bool, bool)>()),
-        (proptest::collection::vec(codec(pts[0]), 0..2), codec(pts[1]), proptest::collection::vec(fb(), 0..2)),
+        (
+            prop_oneof![Just(Media::Audio), Just(Media::Video)],
+            direction(),
+            any::<(bool, bool, bool, bool, bool)>(),
+        ),
+        (
+            proptest::collection::vec(codec(pts[0]), 0..2),
+            codec(pts[1]),
+            proptest::collection::vec(fb(), 0..2),
+        ),
         proptest::collection::vec((1u16..15, opt(direction()), token()), 0..3),
         proptest::collection::btree_set(any::<u32>(), 0..3),
         proptest::collection::vec(("[a-z]{1,6}", opt(token())), 0..2),
-        (proptest::collection::vec((token(), opt(token())), 0..2), proptest::collection::vec((token(), prop_oneof![Just("send"), Just("recv")], opt("[a-z=0-9;]{1,10}")), 0..3), opt("send [a-z;]{1,6}")),
-        (ice(with_id), dtls(), proptest::collection::vec((prop_oneof![Just("AS"), Just("TIAS")], any::<u32>()), 0..2)),
+        (
+            proptest::collection::vec((token(), opt(token())), 0..2),
+            proptest::collection::vec(
+                (
+                    token(),
+                    prop_oneof![Just("send"), Just("recv")],
+                    opt("[a-z=0-9;]{1,10}"),
+                ),
+                0..3,
+            ),
+            opt("send [a-z;]{1,6}"),
+        ),
+        (
+            ice(with_id),
+            dtls(),
+            proptest::collection::vec((prop_oneof![Just("AS"), Just("TIAS")], any::<u32>()), 0..2),
+        ),
     )
-        .prop_map(move |((media, direction, (rej, bo, mux, muxonly, rsize)), (first, second, fb_all), hdr, ssrcs, sparams, (msids, rids, simulcast), (ice, dtls, bw))| {
-            let mut codecs = first;
-            codecs.push(second);
-            let ssrcs: Vec<u32> = ssrcs.into_iter().collect();
-            let sources = ssrcs.iter().map(|s| Source { ssrc: *s, params: sparams.iter().map(|(n, v)| (n.clone(), v.clone())).collect() }).collect();
-            let ssrc_groups = if ssrcs.len() >= 2 { vec![SsrcGroup { semantics: "FID".into(), ssrcs: ssrcs.clone() }] } else { vec![] };
-            Content {
-                mid: format!("m{i}"),
-                media: Some(media),
-                rejected: rej && !bo,
-                bundle_only: bo,
-                direction,
-                protocol: "UDP/TLS/RTP/SAVPF".into(),
-                formats: vec![],
-                codecs,
-                rtcp_fb_all: fb_all,
-                hdrexts: hdr.into_iter().map(|(id, direction, uri)| HeaderExtension { id, direction, uri, attributes: None }).collect(),
-                extmap_allow_mixed: mux,
-                sources,
-                ssrc_groups,
-                msids: msids.into_iter().map(|(stream, track)| Msid { stream, track }).collect(),
-                rids: rids.into_iter().map(|(id, d, r)| Rid { id, direction: d.into(), restrictions: r }).collect(),
-                simulcast,
-                ice,
-                dtls,
-                rtcp_mux: mux,
-                rtcp_mux_only: muxonly,
-                rtcp_rsize: rsize,
-                bandwidths: bw.into_iter().map(|(k, v)| Bandwidth { kind: k.into(), value: v.into() }).collect(),
-                sctp: None,
-                extra: vec![],
-            }
-        })
+        .prop_map(
+            move |(
+                (media, direction, (rej, bo, mux, muxonly, rsize)),
+                (first, second, fb_all),
+                hdr,
+                ssrcs,
+                sparams,
+                (msids, rids, simulcast),
+                (ice, dtls, bw),
+            )| {
+                let mut codecs = first;
+                codecs.push(second);
+                let ssrcs: Vec<u32> = ssrcs.into_iter().collect();
+                let sources = ssrcs
+                    .iter()
+                    .map(|s| Source {
+                        ssrc: *s,
+                        params: sparams
+                            .iter()
+                            .map(|(n, v)| (n.clone(), v.clone()))
+                            .collect(),
+                    })
+                    .collect();
+                let ssrc_groups = if ssrcs.len() >= 2 {
+                    vec![SsrcGroup {
+                        semantics: "FID".into(),
+                        ssrcs: ssrcs.clone(),
+                    }]
+                } else {
+                    vec![]
+                };
+                Content {
+                    mid: format!("m{i}"),
+                    media: Some(media),
+                    rejected: rej && !bo,
+                    bundle_only: bo,
+                    direction,
+                    protocol: "UDP/TLS/RTP/SAVPF".into(),
+                    formats: vec![],
+                    codecs,
+                    rtcp_fb_all: fb_all,
+                    hdrexts: hdr
+                        .into_iter()
+                        .map(|(id, direction, uri)| HeaderExtension {
+                            id,
+                            direction,
+                            uri,
+                            attributes: None,
+                        })
+                        .collect(),
+                    extmap_allow_mixed: mux,
+                    sources,
+                    ssrc_groups,
+                    msids: msids
+                        .into_iter()
+                        .map(|(stream, track)| Msid { stream, track })
+                        .collect(),
+                    rids: rids
+                        .into_iter()
+                        .map(|(id, d, r)| Rid {
+                            id,
+                            direction: d.into(),
+                            restrictions: r,
+                        })
+                        .collect(),
+                    simulcast,
+                    ice,
+                    dtls,
+                    rtcp_mux: mux,
+                    rtcp_mux_only: muxonly,
+                    rtcp_rsize: rsize,
+                    bandwidths: bw
+                        .into_iter()
+                        .map(|(k, v)| Bandwidth {
+                            kind: k.into(),
+                            value: v.into(),
+                        })
+                        .collect(),
+                    sctp: None,
+                    extra: vec![],
+                }
+            },
+        )
 }
 
 fn data_content(i: usize, with_id: bool) -> impl Strategy<Value = Content> {
-    (ice(with_id), dtls(), any::<u16>(), opt(any::<u32>()), any::<bool>()).prop_map(move |(ice, dtls, port, mms, legacy)| Content {
-        mid: format!("m{i}"),
-        media: Some(Media::Application),
-        protocol: if legacy { "DTLS/SCTP".into() } else { "UDP/DTLS/SCTP".into() },
-        formats: vec![if legacy { port.to_string() } else { "webrtc-datachannel".into() }],
-        ice,
-        dtls,
-        sctp: Some(if legacy {
-            Sctp { port: None, max_message_size: mms.map(u64::from), sctpmap: Some(SctpMap { number: port, protocol: "webrtc-datachannel".into(), streams: Some(1024) }) }
-        } else {
-            Sctp { port: Some(port), max_message_size: mms.map(u64::from), sctpmap: None }
-        }),
-        ..Content::default()
-    })
+    (
+        ice(with_id),
+        dtls(),
+        any::<u16>(),
+        opt(any::<u32>()),
+        any::<bool>(),
+    )
+        .prop_map(move |(ice, dtls, port, mms, legacy)| Content {
+            mid: format!("m{i}"),
+            media: Some(Media::Application),
+            protocol: if legacy {
+                "DTLS/SCTP".into()
+            } else {
+                "UDP/DTLS/SCTP".into()
+            },
+            formats: vec![if legacy {
+                port.to_string()
+            } else {
+                "webrtc-datachannel".into()
+            }],
+            ice,
+            dtls,
+            sctp: Some(if legacy {
+                Sctp {
+                    port: None,
+                    max_message_size: mms.map(u64::from),
+                    sctpmap: Some(SctpMap {
+                        number: port,
+                        protocol: "webrtc-datachannel".into(),
+                        streams: Some(1024),
+                    }),
+                }
+            } else {
+                Sctp {
+                    port: Some(port),
+                    max_message_size: mms.map(u64::from),
+                    sctpmap: None,
+                }
+            }),
+            ..Content::default()
+        })
 }
 
 fn session(with_id: bool) -> impl Strategy<Value = Session> {
@@ -166,15 +339,35 @@ fn session(with_id: bool) -> impl Strategy<Value = Session> {
             let contents: Vec<BoxedStrategy<Content>> = kinds
                 .iter()
                 .enumerate()
-                .map(|(i, rtp)| if *rtp { rtp_content(i, with_id).boxed() } else { data_content(i, with_id).boxed() })
+                .map(|(i, rtp)| {
+                    if *rtp {
+                        rtp_content(i, with_id).boxed()
+                    } else {
+                        data_content(i, with_id).boxed()
+                    }
+                })
                 .collect();
             let n = kinds.len();
-            (contents, Just(msid_semantic.clone())).prop_map(move |(contents, msid_semantic)| Session {
-                origin: Some(Origin { username: "-".into(), session_id: "42".into(), session_version: "2".into(), address: "IN IP4 127.0.0.1".into() }),
-                groups: if bundle { vec![Group { semantics: "BUNDLE".into(), mids: (0..n).map(|i| format!("m{i}")).collect() }] } else { vec![] },
-                msid_semantic,
-                extra: vec![],
-                contents,
+            (contents, Just(msid_semantic.clone())).prop_map(move |(contents, msid_semantic)| {
+                Session {
+                    origin: Some(Origin {
+                        username: "-".into(),
+                        session_id: "42".into(),
+                        session_version: "2".into(),
+                        address: "IN IP4 127.0.0.1".into(),
+                    }),
+                    groups: if bundle {
+                        vec![Group {
+                            semantics: "BUNDLE".into(),
+                            mids: (0..n).map(|i| format!("m{i}")).collect(),
+                        }]
+                    } else {
+                        vec![]
+                    },
+                    msid_semantic,
+                    extra: vec![],
+                    contents,
+                }
             })
         })
 }

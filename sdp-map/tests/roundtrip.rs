@@ -53,7 +53,11 @@ fn check_file(path: &Path) {
             from: Some(from),
         };
         let m2 = Session::from_jingle(&root, &to_sdp).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(m2, without_origin(m1.clone()), "{name}: Jingle round trip ({from:?})");
+        assert_eq!(
+            m2,
+            without_origin(m1.clone()),
+            "{name}: Jingle round trip ({from:?})"
+        );
         let sdp3 = m2.to_sdp();
         assert!(sdp3.ends_with("\r\n") && !sdp3.replace("\r\n", "").contains('\n'));
         let m3 = Session::parse_sdp(&sdp3).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -70,7 +74,10 @@ fn vectors_round_trip() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors");
     let mut files = sdp_files(&dir);
     if dir.exists() {
-        assert!(!files.is_empty(), "tests/vectors exists but has no .sdp file");
+        assert!(
+            !files.is_empty(),
+            "tests/vectors exists but has no .sdp file"
+        );
     }
     let fixtures = sdp_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures"));
     assert!(!fixtures.is_empty(), "no fixtures");

@@ -1,4 +1,4 @@
-//! This crate's own namespace ([`NS_SDP`](super::NS_SDP)) for SDP items that no XEP carries.
+//! This crate's own namespace ([`super::NS_SDP`]) for SDP items that no XEP carries.
 
 use minidom::Element;
 
@@ -22,11 +22,16 @@ pub fn write_media(c: &Content) -> Option<Element> {
         set(&mut e, "protocol", c.protocol.as_str());
         any = true;
     }
-    if c.formats.iter().map(String::as_str).ne(formats.iter().copied()) {
+    if c.formats
+        .iter()
+        .map(String::as_str)
+        .ne(formats.iter().copied())
+    {
         set(&mut e, "formats", c.formats.join(" "));
         any = true;
     }
     for (on, name) in [
+        (c.extmap_allow_mixed && !c.is_rtp(), "extmap-allow-mixed"),
         (c.rejected, "rejected"),
         (c.bundle_only, "bundle-only"),
         (c.rtcp_mux_only, "rtcp-mux-only"),
@@ -74,6 +79,9 @@ pub fn read_media(e: &Element, c: &mut Content) -> Result<(), JingleError> {
         c.formats = f.split_ascii_whitespace().map(str::to_string).collect();
     }
     c.rejected = flag(e, "rejected");
+    if flag(e, "extmap-allow-mixed") {
+        c.extmap_allow_mixed = true;
+    }
     c.bundle_only = flag(e, "bundle-only");
     c.rtcp_mux_only = flag(e, "rtcp-mux-only");
     if let Some(o) = opt_text(e, E, "ice-options")? {

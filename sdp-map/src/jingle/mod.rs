@@ -178,8 +178,7 @@ pub(crate) fn req_token<'a>(
     element: &'static str,
     attribute: &'static str,
 ) -> Result<&'a str, JingleError> {
-    opt_token(e, element, attribute)?
-        .ok_or(JingleError::MissingAttribute { element, attribute })
+    opt_token(e, element, attribute)?.ok_or(JingleError::MissingAttribute { element, attribute })
 }
 
 /// Optional numeric attribute.
@@ -315,7 +314,12 @@ mod tests {
             ("<a/>".repeat(1000), true),
         ];
         for (xml, ok) in cases {
-            assert_eq!(check_xml_limits(xml).is_ok(), *ok, "{}", &xml[..xml.len().min(40)]);
+            assert_eq!(
+                check_xml_limits(xml).is_ok(),
+                *ok,
+                "{}",
+                &xml[..xml.len().min(40)]
+            );
         }
     }
 

@@ -313,7 +313,11 @@ pub(crate) fn write_content(c: &Content, parts: Parts, from: Role, creator: Role
     e
 }
 
-pub(crate) fn read_content(e: &Element, from: Role, sdp_type: SdpType) -> Result<Content, JingleError> {
+pub(crate) fn read_content(
+    e: &Element,
+    from: Role,
+    sdp_type: SdpType,
+) -> Result<Content, JingleError> {
     let mut c = Content {
         mid: req_token(e, "content", "name")?.to_string(),
         ..Content::default()

@@ -82,7 +82,9 @@ pub fn read(d: &Element, c: &mut Content, from: Role) -> Result<(), JingleError>
         let ns = child.ns();
         match (child.name(), ns.as_str()) {
             ("payload-type", NS_RTP) => c.codecs.push(read_payload_type(child)?),
-            ("rtcp-fb" | "rtcp-fb-trr-int", NS_RTCP_FB) => c.rtcp_fb_all.push(xep0293::read(child)?),
+            ("rtcp-fb" | "rtcp-fb-trr-int", NS_RTCP_FB) => {
+                c.rtcp_fb_all.push(xep0293::read(child)?)
+            }
             ("rtp-hdrext", NS_HDREXT) => c.hdrexts.push(xep0294::read(child, from)?),
             ("extmap-allow-mixed", NS_HDREXT) => c.extmap_allow_mixed = true,
             ("source", NS_SSMA) => c.sources.push(xep0339::read_source(child)?),
@@ -93,9 +95,7 @@ pub fn read(d: &Element, c: &mut Content, from: Role) -> Result<(), JingleError>
             ("bandwidth", NS_RTP) => {
                 let kind = req_token(child, "bandwidth", "type")?.to_string();
                 let t = text(child, "bandwidth")?;
-                let value = t
-                    .parse()
-                    .map_err(|_| super::bad("bandwidth", "text", &t))?;
+                let value = t.parse().map_err(|_| super::bad("bandwidth", "text", &t))?;
                 c.bandwidths.push(Bandwidth { kind, value });
             }
             _ => {}
