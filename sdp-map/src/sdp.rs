@@ -663,9 +663,12 @@ fn write_session(s: &Session) -> String {
         }
         o.push_str("\r\n");
     }
-    let rtp = s.contents.iter().filter(|c| c.is_rtp());
-    let mixed_at_session =
-        s.contents.iter().any(|c| c.is_rtp()) && rtp.clone().all(|c| c.extmap_allow_mixed);
+    let mut live_rtp = s
+        .contents
+        .iter()
+        .filter(|c| c.is_rtp() && !c.rejected)
+        .peekable();
+    let mixed_at_session = live_rtp.peek().is_some() && live_rtp.all(|c| c.extmap_allow_mixed);
     if mixed_at_session {
         o.push_str("a=extmap-allow-mixed\r\n");
     }
@@ -734,7 +737,7 @@ fn write_content(o: &mut String, c: &Content, mixed_at_session: bool) {
         }
         o.push_str("\r\n");
     }
-    if c.extmap_allow_mixed && !(mixed_at_session && c.is_rtp()) {
+    if c.extmap_allow_mixed && !(mixed_at_session && c.is_rtp() && !c.rejected) {
         o.push_str("a=extmap-allow-mixed\r\n");
     }
     if c.is_rtp() || c.direction != Direction::SendRecv {
