@@ -66,7 +66,9 @@ pub struct Ejabberd {
 impl Ejabberd {
     /// Starts ejabberd in a new temporary state directory and creates the users.
     pub fn start(options: Options) -> Result<Ejabberd, Error> {
-        let tempdir = tempfile::Builder::new().prefix("jingle-focus-ejabberd.").tempdir()?;
+        let tempdir = tempfile::Builder::new()
+            .prefix("jingle-focus-ejabberd.")
+            .tempdir()?;
         let state_dir = tempdir.path().to_path_buf();
         let mut server = Ejabberd::start_in(options, &state_dir)?;
         server._tempdir = Some(tempdir);
@@ -174,9 +176,11 @@ impl Ejabberd {
             ("TURN_SECRET", random_token()),
             ("STATE_DIR", state),
         ];
-        pairs.iter().fold(TEMPLATE.to_string(), |text, (name, value)| {
-            text.replace(&format!("@{name}@"), value)
-        })
+        pairs
+            .iter()
+            .fold(TEMPLATE.to_string(), |text, (name, value)| {
+                text.replace(&format!("@{name}@"), value)
+            })
     }
 
     fn boot(&mut self) -> Result<(), Error> {
@@ -185,7 +189,11 @@ impl Ejabberd {
         let mut command = Command::new(ERL);
         command
             .args(["-noinput", "-noshell", "+K", "true"])
-            .args(["-mnesia", "dir", &format!("\"{}\"", dir.join("spool").display())])
+            .args([
+                "-mnesia",
+                "dir",
+                &format!("\"{}\"", dir.join("spool").display()),
+            ])
             .args(["-s", "ejabberd"])
             .current_dir(dir)
             .env("HOME", dir)
@@ -224,7 +232,10 @@ impl Ejabberd {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                return Err(Error::Timeout("ejabberd to accept connections", self.log_tail()));
+                return Err(Error::Timeout(
+                    "ejabberd to accept connections",
+                    self.log_tail(),
+                ));
             }
             std::thread::sleep(Duration::from_millis(50));
         }

@@ -77,7 +77,10 @@ fn run(cli: Cli) -> Result<(), Error> {
         .collect();
     if cli.demo_users {
         for name in ["alice", "bob", "carol"] {
-            users.push((name.to_string(), testbed::ejabberd::random_token()[..8].to_string()));
+            users.push((
+                name.to_string(),
+                testbed::ejabberd::random_token()[..8].to_string(),
+            ));
         }
     }
     let options = Options {
@@ -170,8 +173,12 @@ fn announce(bed: &Bed, users: &[(String, String)], as_json: bool) {
         println!("{ready}");
         return;
     }
-    println!("ejabberd {} on 127.0.0.1 (client port {}, WebSocket {})", e.options.domain,
-        e.ports.c2s, e.websocket_url());
+    println!(
+        "ejabberd {} on 127.0.0.1 (client port {}, WebSocket {})",
+        e.options.domain,
+        e.ports.c2s,
+        e.websocket_url()
+    );
     if bed.focus.is_some() {
         println!("jingle-focus online as {}", e.options.focus_domain);
     }

@@ -63,7 +63,12 @@ impl Drop for WebServer {
 }
 
 fn respond(request: tiny_http::Request, root: &Path, config: &str) -> std::io::Result<()> {
-    let path = request.url().split(['?', '#']).next().unwrap_or("/").to_string();
+    let path = request
+        .url()
+        .split(['?', '#'])
+        .next()
+        .unwrap_or("/")
+        .to_string();
     if path == "/config.json" {
         return request.respond(with_type(Response::from_string(config), "application/json"));
     }
@@ -79,7 +84,10 @@ fn respond(request: tiny_http::Request, root: &Path, config: &str) -> std::io::R
 /// Maps a URL path to a file under `root`, refusing `..` and other escapes.
 fn resolve(root: &Path, url_path: &str) -> Option<PathBuf> {
     let relative = Path::new(url_path.trim_start_matches('/'));
-    if !relative.components().all(|c| matches!(c, Component::Normal(_))) {
+    if !relative
+        .components()
+        .all(|c| matches!(c, Component::Normal(_)))
+    {
         return None;
     }
     let path = root.join(relative);

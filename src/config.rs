@@ -1,0 +1,200 @@
+//! Configuration: a TOML file, overridden by command-line flags and the environment.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// The file's shape. Every key is optional: flags may supply or override it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct File {
+    pub xmpp_server: Option<String>,
+    pub domain: Option<String>,
+    pub secret: Option<String>,
+    pub server_domain: Option<String>,
+    pub log: Option<String>,
+    pub keepalive_interval_secs: Option<u64>,
+    pub keepalive_timeout_secs: Option<u64>,
+    pub reconnect_max_delay_ms: Option<u64>,
+}
+
+/// Values given on the command line (or in the environment); they win over the file.
+#[derive(Debug, Default)]
+pub struct Overrides {
+    pub config: Option<PathBuf>,
+    pub xmpp_server: Option<String>,
+    pub domain: Option<String>,
+    pub secret: Option<String>,
+    pub server_domain: Option<String>,
+    pub log: Option<String>,
+}
+
+/// The complete configuration the runtime needs.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The server's component listener, `HOST:PORT`.
+    pub xmpp_server: String,
+    /// The component's domain, e.g. `focus.example.org`.
+    pub domain: String,
+    pub secret: String,
+    /// The server domain the component pings to keep the link alive.
+    pub server_domain: String,
+    pub log: String,
+    pub keepalive_interval: Duration,
+    pub keepalive_timeout: Duration,
+    pub reconnect_max_delay: Duration,
+}
+
+/// What is wrong with the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("no {0} given (use --{1} or `{2}` in the config file)")]
+    Missing(&'static str, &'static str, &'static str),
+    #[error("{0} must be greater than zero")]
+    Zero(&'static str),
+}
+
+impl Config {
+    /// Merges the file named by `overrides.config` (if any) with the overrides.
+    pub fn load(overrides: Overrides) -> Result<Config, Error> {
+        let file = match &overrides.config {
+            Some(path) => read_file(path)?,
+            None => File::default(),
+        };
+        let domain = overrides.domain.or(file.domain).ok_or(Error::Missing(
+            "component domain",
+            "domain",
+            "domain",
+        ))?;
+        let secret = overrides.secret.or(file.secret).ok_or(Error::Missing(
+            "component secret",
+            "secret",
+            "secret",
+        ))?;
+        let server_domain = overrides
+            .server_domain
+            .or(file.server_domain)
+            .unwrap_or_else(|| parent_domain(&domain));
+        let seconds = |v: Option<u64>, default: u64, name| match v.unwrap_or(default) {
+            0 => Err(Error::Zero(name)),
+            n => Ok(Duration::from_secs(n)),
+        };
+        Ok(Config {
+            xmpp_server: overrides
+                .xmpp_server
+                .or(file.xmpp_server)
+                .unwrap_or_else(|| "127.0.0.1:5347".into()),
+            domain,
+            secret,
+            server_domain,
+            log: overrides.log.or(file.log).unwrap_or_else(|| "info".into()),
+            keepalive_interval: seconds(
+                file.keepalive_interval_secs,
+                30,
+                "keepalive_interval_secs",
+            )?,
+            keepalive_timeout: seconds(file.keepalive_timeout_secs, 10, "keepalive_timeout_secs")?,
+            reconnect_max_delay: Duration::from_millis(file.reconnect_max_delay_ms.unwrap_or(3000)),
+        })
+    }
+}
+
+fn read_file(path: &Path) -> Result<File, Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.into(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|e| Error::Parse {
+        path: path.into(),
+        message: e.message().to_string(),
+    })
+}
+
+/// `focus.example.org` is attached to `example.org`.
+fn parent_domain(domain: &str) -> String {
+    match domain.split_once('.') {
+        Some((_, parent)) if parent.contains('.') || parent == "localhost" => parent.into(),
+        _ => domain.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A config file that is removed when dropped.
+    fn file(text: &str) -> tempfile::TempPath {
+        let mut f = tempfile::NamedTempFile::new().expect("temp file");
+        std::io::Write::write_all(&mut f, text.as_bytes()).expect("write");
+        f.into_temp_path()
+    }
+
+    #[test]
+    fn flags_override_the_file() {
+        let f = file("domain = \"focus.a.org\"\nsecret = \"s\"\nxmpp_server = \"h:1\"\n");
+        let c = Config::load(Overrides {
+            config: Some(f.to_path_buf()),
+            xmpp_server: Some("h:2".into()),
+            ..Overrides::default()
+        })
+        .expect("valid");
+        assert_eq!(
+            (c.domain.as_str(), c.xmpp_server.as_str()),
+            ("focus.a.org", "h:2")
+        );
+        assert_eq!(c.server_domain, "a.org");
+        assert_eq!(c.keepalive_interval, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn errors_name_the_problem() {
+        let unknown = file("domian = \"x\"\n");
+        let e = Config::load(Overrides {
+            config: Some(unknown.to_path_buf()),
+            ..Default::default()
+        })
+        .expect_err("unknown key");
+        assert!(e.to_string().contains("unknown field `domian`"), "{e}");
+        let e = Config::load(Overrides {
+            domain: Some("f.x.org".into()),
+            ..Default::default()
+        })
+        .expect_err("no secret");
+        assert!(matches!(e, Error::Missing("component secret", ..)));
+        let zero = file("keepalive_interval_secs = 0\n");
+        let e = Config::load(Overrides {
+            config: Some(zero.to_path_buf()),
+            domain: Some("f.x.org".into()),
+            secret: Some("s".into()),
+            ..Default::default()
+        })
+        .expect_err("zero");
+        assert!(matches!(e, Error::Zero("keepalive_interval_secs")));
+        let e = Config::load(Overrides {
+            config: Some("/nonexistent.toml".into()),
+            ..Default::default()
+        })
+        .expect_err("missing file");
+        assert!(matches!(e, Error::Read { .. }));
+    }
+
+    #[test]
+    fn parent_domains() {
+        for (domain, parent) in [
+            ("focus.localhost", "localhost"),
+            ("focus.example.org", "example.org"),
+            ("focus", "focus"),
+            ("focus.org", "focus.org"),
+        ] {
+            assert_eq!(parent_domain(domain), parent, "{domain}");
+        }
+    }
+}

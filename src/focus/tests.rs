@@ -1,0 +1,183 @@
+//! Table-driven tests of the focus core: each stanza in, the exact reply (or none) out.
+
+use super::*;
+use crate::xmpp::stanza::{NS_COMPONENT, NS_STANZAS};
+
+const NS: &str = "xmlns='jabber:component:accept'";
+
+/// Runs one stanza through a fresh focus and returns what it sent.
+fn replies(xml: &str) -> Vec<Element> {
+    let mut focus = Focus::new("focus.example");
+    let stanza: Element = xml.parse().expect("test XML");
+    focus.handle_stanza(&stanza);
+    std::iter::from_fn(|| focus.poll_output())
+        .map(|Output::Send(el)| el)
+        .collect()
+}
+
+fn condition(reply: &Element) -> Option<String> {
+    reply
+        .get_child("error", NS_COMPONENT)?
+        .children()
+        .find(|c| c.ns() == NS_STANZAS && c.name() != "text")
+        .map(|c| c.name().to_string())
+}
+
+fn iq(kind: &str, payload: &str) -> String {
+    format!(
+        "<iq {NS} type='{kind}' id='q1' from='alice@example/web' to='focus.example'>{payload}</iq>"
+    )
+}
+
+#[test]
+fn error_conditions() {
+    let table: Vec<(&str, String, Option<&str>)> = vec![
+        ("unknown namespace", iq("get", "<query xmlns='urn:example:unknown'/>"),
+            Some("service-unavailable")),
+        ("unknown namespace, set", iq("set", "<x xmlns='urn:example:unknown'/>"),
+            Some("service-unavailable")),
+        ("disco#info set", iq("set", "<query xmlns='http://jabber.org/protocol/disco#info'/>"),
+            Some("feature-not-implemented")),
+        ("ping set", iq("set", "<ping xmlns='urn:xmpp:ping'/>"), Some("feature-not-implemented")),
+        ("version set", iq("set", "<query xmlns='jabber:iq:version'/>"),
+            Some("feature-not-implemented")),
+        ("ping with child", iq("get", "<ping xmlns='urn:xmpp:ping'><x/></ping>"),
+            Some("bad-request")),
+        ("unknown disco node",
+            iq("get", "<query xmlns='http://jabber.org/protocol/disco#info' node='nope'/>"),
+            Some("item-not-found")),
+        ("unknown items node",
+            iq("get", "<query xmlns='http://jabber.org/protocol/disco#items' node='nope'/>"),
+            Some("item-not-found")),
+        ("no payload", iq("get", ""), Some("bad-request")),
+        ("two payloads", iq("get", "<ping xmlns='urn:xmpp:ping'/><ping xmlns='urn:xmpp:ping'/>"),
+            Some("bad-request")),
+        ("chat message",
+            format!("<message {NS} type='chat' from='a@example/r' to='focus.example'><body>x</body></message>"),
+            Some("service-unavailable")),
+    ];
+    for (name, xml, expect) in table {
+        let out = replies(&xml);
+        assert_eq!(out.len(), 1, "{name}: one reply");
+        assert_eq!(out[0].attr("type"), Some("error"), "{name}");
+        assert_eq!(condition(&out[0]).as_deref(), expect, "{name}");
+        assert_eq!(
+            out[0].attr("to"),
+            Some(if name == "chat message" {
+                "a@example/r"
+            } else {
+                "alice@example/web"
+            })
+        );
+    }
+}
+
+#[test]
+fn never_answered() {
+    let table = [
+        ("iq result", iq("result", "")),
+        ("iq error", iq("error", "<error type='cancel'/>")),
+        (
+            "message error",
+            format!("<message {NS} type='error' from='a@example' to='focus.example'/>"),
+        ),
+        (
+            "groupchat",
+            format!("<message {NS} type='groupchat' from='r@c.example/n' to='focus.example'/>"),
+        ),
+        (
+            "headline",
+            format!("<message {NS} type='headline' from='a@example' to='focus.example'/>"),
+        ),
+        (
+            "presence",
+            format!("<presence {NS} from='a@example/r' to='focus.example'/>"),
+        ),
+        (
+            "presence error",
+            format!("<presence {NS} type='error' from='a@example/r' to='focus.example'/>"),
+        ),
+        (
+            "no from",
+            format!(
+                "<iq {NS} type='get' id='1' to='focus.example'><ping xmlns='urn:xmpp:ping'/></iq>"
+            ),
+        ),
+        (
+            "foreign namespace",
+            "<iq xmlns='jabber:client' type='get' id='1' from='a@x' to='focus.example'/>".into(),
+        ),
+    ];
+    for (name, xml) in table {
+        assert!(replies(&xml).is_empty(), "{name}: no reply expected");
+    }
+}
+
+#[test]
+fn disco_info_lists_only_what_is_supported() {
+    let out = replies(&iq(
+        "get",
+        "<query xmlns='http://jabber.org/protocol/disco#info'/>",
+    ));
+    let query = out[0].get_child("query", disco::NS_INFO).expect("query");
+    let identity = query
+        .get_child("identity", disco::NS_INFO)
+        .expect("identity");
+    assert_eq!(identity.attr("category"), Some("component"));
+    let mut features: Vec<_> = query
+        .children()
+        .filter(|c| c.name() == "feature")
+        .filter_map(|c| c.attr("var"))
+        .collect();
+    features.sort();
+    assert_eq!(
+        features,
+        [
+            "http://jabber.org/protocol/disco#info",
+            "http://jabber.org/protocol/disco#items",
+            "jabber:iq:version",
+            "urn:xmpp:ping",
+        ]
+    );
+    assert_eq!(out[0].attr("from"), Some("focus.example"));
+    assert_eq!(out[0].attr("id"), Some("q1"));
+}
+
+#[test]
+fn version_and_ping_and_items() {
+    let out = replies(&iq("get", "<query xmlns='jabber:iq:version'/>"));
+    let query = out[0].get_child("query", version::NS).expect("query");
+    assert_eq!(
+        query
+            .get_child("name", version::NS)
+            .map(|n| n.text())
+            .as_deref(),
+        Some("jingle-focus")
+    );
+    assert_eq!(
+        query
+            .get_child("version", version::NS)
+            .map(|n| n.text())
+            .as_deref(),
+        Some(env!("CARGO_PKG_VERSION"))
+    );
+
+    let out = replies(&iq("get", "<ping xmlns='urn:xmpp:ping'/>"));
+    assert_eq!(out[0].attr("type"), Some("result"));
+    assert_eq!(out[0].children().count(), 0);
+
+    let out = replies(&iq(
+        "get",
+        "<query xmlns='http://jabber.org/protocol/disco#items'/>",
+    ));
+    let query = out[0].get_child("query", disco::NS_ITEMS).expect("query");
+    assert_eq!(query.children().count(), 0);
+}
+
+#[test]
+fn answers_at_any_jid_of_the_domain() {
+    let xml = format!("<iq {NS} type='get' id='r' from='a@example/r' to='room1@focus.example'><ping xmlns='urn:xmpp:ping'/></iq>");
+    let out = replies(&xml);
+    assert_eq!(out[0].attr("from"), Some("room1@focus.example"));
+    assert_eq!(out[0].attr("type"), Some("result"));
+}
