@@ -1,0 +1,295 @@
+// Interop of sdp-map (as wasm, in node) with an independent Jingle implementation: StanzaJS 12
+// (npm `stanza`: its JXT XML definitions and its jingle/sdp SDP <-> Jingle JSON code).
+//
+// For every golden browser vector:
+//   ours -> StanzaJS: our <jingle/> XML, parsed by StanzaJS's XML registry, turned into SDP by
+//     StanzaJS (convertRequestToIntermediate + exportToSDP), means the same as the original.
+//   StanzaJS -> ours: the <jingle/> XML StanzaJS makes from the same SDP (importFromSDP +
+//     convertIntermediateToRequest + its XML registry), read by us, means the same as the
+//     original.
+// "Means the same" is test/lib/sdp-semantics.js: m-lines, codecs, fmtp, rtcp-fb, header
+// extensions, sources and groups, msid, simulcast, candidates, ICE, DTLS, SCTP, BUNDLE.
+//
+// Where the two differ for a known reason, the difference is removed by a named EXCEPTION
+// below and nowhere else; each exception must still be needed by at least one vector (a final
+// test checks), so an exception that no longer applies (a bug fixed) has to be deleted.
+//
+//   node --test web/test/sdp-stanza-interop.test.js
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import stanza from 'stanza';
+import ProtocolModule from 'stanza/protocol/index.js';
+import * as Intermediate from 'stanza/jingle/sdp/Intermediate.js';
+import * as StanzaSdp from 'stanza/jingle/sdp/Protocol.js';
+import { parseSdp, diff } from './lib/sdp-semantics.js';
+import { loadVectors, loadSdpMap, jingleOptions } from './lib/vectors.js';
+
+const { JXT } = stanza;
+const NS_ICE_UDP = 'urn:xmpp:jingle:transports:ice-udp:1';
+const registry = new JXT.Registry();
+registry.define(ProtocolModule.default ?? ProtocolModule);
+
+const clone = (x) => JSON.parse(JSON.stringify(x));
+const eachMedia = (o, r, fn) =>
+  o.media.forEach((m, i) => {
+    if (r.media[i]) fn(m, r.media[i], i);
+  });
+const live = (m) => !m.rejected;
+
+// ---------------------------------------------------------------------------------------------
+// Named divergences. `dir`: which direction it concerns. `apply(orig, result)` edits both
+// semantics objects in place to remove exactly that divergence.
+const EXCEPTIONS = [
+  {
+    name: 'stanza-no-ice-options',
+    dir: 'both',
+    why: "StanzaJS's Jingle model has no ICE options: a=ice-options:trickle is lost",
+    apply: (o, r) =>
+      eachMedia(o, r, (a, b) => {
+        if (live(a) && live(b)) a.ice.options = b.ice.options = [];
+      }),
+  },
+  {
+    name: 'stanza-candidate-extensions-dropped',
+    dir: 'both',
+    why: 'StanzaJS converts candidates without generation, network(-id), network-cost (Chromium extensions); the RFC 8839 fields survive',
+    apply: (o, r) => {
+      const core = (c) => c.replace(/ (generation|ufrag|network-id|network-cost) \S+/g, '');
+      eachMedia(o, r, (a, b) => {
+        if (!live(a) || !live(b)) return;
+        a.candidates = a.candidates.map(core).sort();
+        b.candidates = b.candidates.map(core).sort();
+      });
+    },
+  },
+  {
+    name: 'stanza-no-extmap-allow-mixed',
+    dir: 'both',
+    why: 'StanzaJS has no XEP-0294 <extmap-allow-mixed/>',
+    apply: (o, r) =>
+      eachMedia(o, r, (a, b) => {
+        delete a.extmapAllowMixed;
+        delete b.extmapAllowMixed;
+      }),
+  },
+  {
+    name: 'stanza-no-rtcp-xr',
+    dir: 'both',
+    why: 'StanzaJS drops a=rtcp-xr (no Jingle element for it)',
+    apply: (o, r) =>
+      eachMedia(o, r, (a, b) => {
+        if (a.rtcpXr && b.rtcpXr) a.rtcpXr = b.rtcpXr = [];
+      }),
+  },
+  {
+    name: 'stanza-single-source',
+    dir: 'both',
+    why: 'StanzaJS keeps one <source> per content (the first ssrc, with cname only) and one FID group: further ssrcs, SIM groups and the per-ssrc msid parameter are dropped',
+    apply: (o, r) =>
+      eachMedia(o, r, (a, b) => {
+        if (!a.ssrcs || !b.ssrcs) return;
+        const orig = new Map(a.ssrcs.map((s) => [s.ssrc, s]));
+        // What survives must be a subset of the original, with the same cname.
+        const subset = b.ssrcs.every(
+          (s) => orig.has(s.ssrc) && orig.get(s.ssrc).params.cname === s.params.cname,
+        );
+        const groups = b.ssrcGroups.every((g) =>
+          a.ssrcGroups.some((h) => JSON.stringify(h) === JSON.stringify(g)),
+        );
+        if (!subset || !groups || b.ssrcs.length > 2) return;
+        const keep = new Set(b.ssrcs.map((s) => s.ssrc));
+        const cnameOnly = (s) => ({ ssrc: s.ssrc, params: { cname: s.params.cname } });
+        a.ssrcs = a.ssrcs.filter((s) => keep.has(s.ssrc)).map(cnameOnly);
+        b.ssrcs = b.ssrcs.map(cnameOnly);
+        a.ssrcGroups = b.ssrcGroups;
+      }),
+  },
+  {
+    name: 'stanza-no-simulcast',
+    dir: 'both',
+    why: 'StanzaJS has no rid / simulcast elements',
+    apply: (o, r) =>
+      eachMedia(o, r, (a, b) => {
+        if (!a.rids || !b.rids) return;
+        a.rids = b.rids = [];
+        a.simulcast = b.simulcast = null;
+      }),
+  },
+  {
+    name: 'stanza-no-max-message-size',
+    dir: 'both',
+    why: "StanzaJS's XEP-0343 element has no max-message-size",
+    apply: (o, r) =>
+      eachMedia(o, r, (a, b) => {
+        if (a.kind === 'application' && b.kind === 'application') {
+          a.maxMessageSize = b.maxMessageSize = null;
+        }
+      }),
+  },
+  {
+    name: 'stanza-no-end-of-candidates',
+    dir: 'both',
+    why: "StanzaJS's SDP export never writes a=end-of-candidates (Firefox's)",
+    apply: (o, r) =>
+      eachMedia(o, r, (a, b) => {
+        if (live(a) && live(b)) a.endOfCandidates = b.endOfCandidates = false;
+      }),
+  },
+  {
+    name: 'stanza-bundle-only-transport-dropped',
+    dir: 'stanza->ours',
+    why: "StanzaJS's SDP import takes Firefox's bundle-only m-lines (port 0 + a=bundle-only) for rejected ones and sends their contents without ICE/DTLS; read by us they carry no transport of their own (the BUNDLE group's transport still applies)",
+    apply: (o, r) =>
+      eachMedia(o, r, (a, b) => {
+        if (a.bundleOnly && live(b) && b.ice.ufrag === null && b.dtls.fingerprints.length === 0) {
+          b.ice = clone(a.ice);
+          b.dtls = clone(a.dtls);
+        }
+      }),
+  },
+  {
+    name: 'stanza-no-bundle-only',
+    dir: 'both',
+    why: 'StanzaJS has no bundle-only notion: Firefox max-bundle m-lines (port 0 + a=bundle-only) come out as ordinary port-9 m-lines',
+    apply: (o, r) =>
+      eachMedia(o, r, (a, b) => {
+        if (live(a) && live(b)) a.bundleOnly = b.bundleOnly = false;
+      }),
+  },
+  {
+    name: 'stanza-ignores-our-rejected-marker',
+    dir: 'ours->stanza',
+    why: "we mark a rejected m-line (port 0) with our extension element; StanzaJS ignores it and turns the content into a live inactive m-line",
+    apply: (o, r) =>
+      eachMedia(o, r, (a, b, i) => {
+        if (a.rejected && !b.rejected && a.kind === b.kind && a.mid === b.mid) {
+          r.media[i] = clone(a);
+        }
+      }),
+  },
+  {
+    name: 'stanza-nameless-fmtp-parameter',
+    dir: 'ours->stanza',
+    why: "a key-less fmtp (RED's 'a=fmtp:63 111/111') is <parameter name='' value='111/111'/> from us; StanzaJS turns it into 'undefined=111/111'",
+    apply: (o, r) => fixFmtp(o, r, (p) => p.replace(/^undefined=/, '')),
+  },
+  {
+    name: 'ours-name-only-fmtp-parameter',
+    dir: 'stanza->ours',
+    why: "StanzaJS writes a key-less fmtp as <parameter name='111/111'/> (no value); we read it as '111/111=' (sdp-map should write the bare name back)",
+    apply: (o, r) => fixFmtp(o, r, (p) => p.replace(/=$/, '')),
+  },
+  {
+    name: 'ours-datachannel-without-description',
+    dir: 'stanza->ours',
+    why: "StanzaJS sends a data channel content with no <description/>, only an XEP-0343 <sctpmap/> in the transport; sdp-map reads it as an m=audio line with an empty protocol (sdp-map bug: infer m=application from the transport)",
+    apply: (o, r) =>
+      eachMedia(o, r, (a, b, i) => {
+        if (a.kind === 'application' && b.kind !== 'application' && a.mid === b.mid) {
+          r.media[i] = clone(a);
+        }
+      }),
+  },
+  {
+    name: 'ours-rejected-without-transport',
+    dir: 'stanza->ours',
+    why: 'StanzaJS sends a rejected m-line as a content without ICE/DTLS transport (its own reader makes that port 0); sdp-map makes it a live m-line without ICE credentials (sdp-map bug: no usable transport should mean rejected)',
+    apply: (o, r) =>
+      eachMedia(o, r, (a, b, i) => {
+        if (a.rejected && !b.rejected && a.kind === b.kind && a.mid === b.mid) {
+          r.media[i] = clone(a);
+        }
+      }),
+  },
+];
+
+function fixFmtp(o, r, fix) {
+  eachMedia(o, r, (a, b) => {
+    if (!a.codecs || !b.codecs) return;
+    for (const c of b.codecs) {
+      const before = a.codecs.find((x) => x.pt === c.pt);
+      if (!before) continue;
+      const fixed = c.fmtp.map(fix).sort();
+      if (JSON.stringify(fixed) === JSON.stringify(before.fmtp)) c.fmtp = fixed;
+    }
+  });
+}
+
+const used = new Map(EXCEPTIONS.map((e) => [e.name, new Set()]));
+
+/** Compares semantics, removing named divergences; returns the remaining differences. */
+function compare(origSdp, resultSdp, dir, vectorName) {
+  const o = parseSdp(origSdp);
+  const r = parseSdp(resultSdp);
+  assert.equal(r.media.length, o.media.length, 'number of m-lines');
+  let remaining = diff(o, r);
+  for (const e of EXCEPTIONS) {
+    if (e.dir !== 'both' && e.dir !== dir) continue;
+    e.apply(o, r);
+    const now = diff(o, r);
+    if (now.length < remaining.length) used.get(e.name).add(`${dir} ${vectorName}`);
+    remaining = now;
+  }
+  return remaining;
+}
+
+// ---------------------------------------------------------------------------------------------
+// StanzaJS sides.
+function stanzaXmlToSdp(jingleXml, role) {
+  const iq = registry.import(JXT.parse(`<iq xmlns='jabber:client' type='set' id='t'>${jingleXml}</iq>`));
+  assert.ok(iq?.jingle, 'StanzaJS parsed a <jingle/> payload');
+  assert.ok(iq.jingle.contents?.length, 'StanzaJS found contents');
+  return Intermediate.exportToSDP(StanzaSdp.convertRequestToIntermediate(iq.jingle, role));
+}
+
+function stanzaSdpToXml(sdp, v) {
+  const o = jingleOptions(v);
+  const req = StanzaSdp.convertIntermediateToRequest(Intermediate.importFromSDP(sdp), v.role, NS_ICE_UDP);
+  const iq = registry.export('iq', {
+    type: 'set',
+    id: 't',
+    jingle: { action: o.action, sid: o.sid, initiator: o.initiator, responder: o.responder, ...req },
+  });
+  const jingle = iq.children.find((c) => typeof c !== 'string' && c.name === 'jingle');
+  assert.ok(jingle, 'StanzaJS exported a <jingle/> element');
+  return jingle.toString();
+}
+
+// ---------------------------------------------------------------------------------------------
+const vectors = loadVectors();
+let sdpMap;
+
+before(async () => {
+  sdpMap = await loadSdpMap();
+});
+
+test('there are browser vectors to check', () => {
+  assert.ok(vectors.length >= 20, `only ${vectors.length} vectors`);
+});
+
+for (const v of vectors) {
+  test(`ours -> StanzaJS: ${v.name}`, () => {
+    const xml = sdpMap.sdpToJingle(v.sdp, jingleOptions(v));
+    const sdp = stanzaXmlToSdp(xml, v.role);
+    assert.deepEqual(compare(v.sdp, sdp, 'ours->stanza', v.name), []);
+  });
+
+  test(`StanzaJS -> ours: ${v.name}`, () => {
+    const xml = stanzaSdpToXml(v.sdp, v);
+    const sdp = sdpMap.jingleToSdp(xml, { type: v.type, from: v.role });
+    assert.deepEqual(compare(v.sdp, sdp, 'stanza->ours', v.name), []);
+  });
+}
+
+// Runs after the per-vector tests (node:test runs top-level tests in order).
+test('every named divergence is still real (needed by at least one vector)', () => {
+  const unused = EXCEPTIONS.filter((e) => used.get(e.name).size === 0).map((e) => e.name);
+  assert.deepEqual(unused, [], 'exceptions no longer needed: delete them');
+});
+
+after(() => {
+  // A summary for the log: each divergence and how many vector checks needed it.
+  const lines = EXCEPTIONS.map((e) => `  ${e.name} (${e.dir}): ${used.get(e.name).size} — ${e.why}`);
+  console.log(`StanzaJS interop divergences:\n${lines.join('\n')}`);
+});
