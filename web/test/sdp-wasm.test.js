@@ -1,0 +1,167 @@
+// sdp-map as WebAssembly in headless Chromium (web/sdp-map.js + web/pkg/, built by
+// web/tools/build-wasm.sh, which this test runs first).
+//
+// For every golden browser vector, in the page: SDP -> Jingle -> SDP with the wasm; in node:
+// the result means the same as the original (test/lib/sdp-semantics.js: m-lines, codecs,
+// fmtp, rtcp-fb, header extensions, ssrcs and groups, msid, rids/simulcast, candidates, ICE,
+// DTLS, SCTP, BUNDLE), and the page's XML/SDP are byte-identical to the same wasm run in node.
+// For offers, the translated SDP goes into a fresh RTCPeerConnection's setRemoteDescription and
+// createAnswer must succeed, with every m-line of the offer answered.
+//
+//   node --test web/test/sdp-wasm.test.js
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { readFile } from 'node:fs/promises';
+import { extname, join, normalize, sep } from 'node:path';
+import { launchChromium } from './lib/browser.js';
+import { parseSdp, diff } from './lib/sdp-semantics.js';
+import { loadVectors, loadSdpMap, jingleOptions, webRoot } from './lib/vectors.js';
+
+const MIME = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.json': 'application/json',
+  '.ts': 'text/plain; charset=utf-8',
+};
+
+/** Serves web/ (read-only, no directory listing, no path escape) on 127.0.0.1. */
+function serveWeb() {
+  const server = http.createServer(async (req, res) => {
+    const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    if (path === '/') {
+      res.writeHead(200, { 'content-type': MIME['.html'] });
+      res.end('<!doctype html><meta charset="utf-8"><title>sdp-map wasm test</title>');
+      return;
+    }
+    const file = normalize(join(webRoot, path));
+    if (!file.startsWith(webRoot + sep) || file.includes(`${sep}node_modules${sep}`)) {
+      res.writeHead(403).end();
+      return;
+    }
+    try {
+      const body = await readFile(file);
+      res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream' });
+      res.end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+const vectors = loadVectors();
+let server;
+let browser;
+let page;
+let nodeSdpMap;
+
+before(async () => {
+  nodeSdpMap = await loadSdpMap(); // builds web/pkg when needed
+  server = await serveWeb();
+  browser = await launchChromium();
+  page = await browser.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`http://127.0.0.1:${server.address().port}/`);
+  const loaded = await page.evaluate(async () => {
+    const m = await import('/sdp-map.js');
+    window.sdpMap = await m.initSdpMap();
+    return Object.keys(window.sdpMap).sort();
+  });
+  assert.deepEqual(errors, []);
+  assert.deepEqual(loaded, [
+    'candidateToTransportInfo',
+    'jingleToSdp',
+    'sdpToJingle',
+    'transportInfoToCandidates',
+  ]);
+});
+
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+test('the wasm served to the browser is the size budget (< 300 KB)', async () => {
+  const { size } = await import('node:fs').then((fs) => fs.statSync(join(webRoot, 'pkg/sdp_map_bg.wasm')));
+  assert.ok(size < 300_000, `sdp_map_bg.wasm is ${size} bytes`);
+});
+
+test('errors come back as Error with the translator message', async () => {
+  const r = await page.evaluate(() => {
+    try {
+      window.sdpMap.jingleToSdp('<jingle xmlns="urn:xmpp:jingle:1"', { type: 'offer' });
+      return null;
+    } catch (e) {
+      return { isError: e instanceof Error, message: String(e.message) };
+    }
+  });
+  assert.ok(r, 'malformed XML throws');
+  assert.equal(r.isError, true);
+  assert.ok(r.message.length > 0 && !r.message.includes('\n'), `one-line message: ${r.message}`);
+});
+
+for (const v of vectors) {
+  test(`wasm in Chromium round-trips ${v.name}`, async () => {
+    const opts = jingleOptions(v);
+    const r = await page.evaluate(
+      async ({ sdp, opts, type }) => {
+        const xml = window.sdpMap.sdpToJingle(sdp, opts);
+        const back = window.sdpMap.jingleToSdp(xml, { type, from: opts.from });
+        const out = { xml, back };
+        if (type === 'offer') {
+          const pc = new RTCPeerConnection();
+          try {
+            await pc.setRemoteDescription({ type: 'offer', sdp: back });
+            out.answer = (await pc.createAnswer()).sdp;
+          } catch (e) {
+            out.error = `${e.name}: ${e.message}`;
+          } finally {
+            pc.close();
+          }
+        }
+        return out;
+      },
+      { sdp: v.sdp, opts, type: v.type },
+    );
+
+    // Same code, same result in the browser and in node.
+    assert.equal(r.xml, nodeSdpMap.sdpToJingle(v.sdp, opts), 'XML identical to node wasm');
+    assert.equal(r.back, nodeSdpMap.jingleToSdp(r.xml, { type: v.type, from: opts.from }));
+    assert.ok(r.xml.startsWith("<jingle xmlns='urn:xmpp:jingle:1'"), r.xml.slice(0, 80));
+
+    const orig = parseSdp(v.sdp);
+    const back = parseSdp(r.back);
+    assert.deepEqual(diff(orig, back), [], 'SDP -> Jingle -> SDP keeps the semantics');
+    // The headline items, spelled out.
+    assert.deepEqual(
+      back.media.map((m) => [m.kind, m.mid, m.rejected]),
+      orig.media.map((m) => [m.kind, m.mid, m.rejected]),
+    );
+    assert.equal(
+      back.media.reduce((n, m) => n + (m.candidates?.length ?? 0), 0),
+      orig.media.reduce((n, m) => n + (m.candidates?.length ?? 0), 0),
+      'candidate count',
+    );
+
+    if (v.type === 'offer') {
+      assert.equal(r.error, undefined, `Chromium rejected the translated offer: ${r.error}`);
+      const answer = parseSdp(r.answer);
+      assert.deepEqual(
+        answer.media.map((m) => [m.kind, m.mid]),
+        orig.media.map((m) => [m.kind, m.mid]),
+        'every offered m-line is answered, in order',
+      );
+      for (const [i, m] of orig.media.entries()) {
+        if (m.kind === 'audio' || m.kind === 'video') {
+          if (!m.rejected) assert.ok(!answer.media[i].rejected, `m-line ${m.mid} accepted`);
+          if (!m.rejected) assert.ok(answer.media[i].codecs.length > 0, `codecs for ${m.mid}`);
+        }
+      }
+    }
+  });
+}
