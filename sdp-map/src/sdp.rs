@@ -687,8 +687,13 @@ fn write_session(s: &Session) -> String {
 fn write_content(o: &mut String, c: &Content, mixed_at_session: bool) {
     let media = c.media.as_ref().map(Media::as_str).unwrap_or("audio");
     let port = if c.rejected || c.bundle_only { 0 } else { 9 };
-    let _ = write!(o, "m={media} {port} {}", c.protocol);
-    if c.is_rtp() {
+    let protocol = if c.protocol.is_empty() {
+        "UDP/TLS/RTP/SAVPF"
+    } else {
+        &c.protocol
+    };
+    let _ = write!(o, "m={media} {port} {protocol}");
+    if protocol.contains("RTP") {
         for codec in &c.codecs {
             let _ = write!(o, " {}", codec.pt);
         }

@@ -135,7 +135,7 @@ fn check_value(
     v: &str,
     token: bool,
 ) -> Result<(), JingleError> {
-    let badc = |c: char| c == '\r' || c == '\n' || c == '\0' || (token && c.is_whitespace());
+    let badc = |c: char| (c.is_control() && c != '\t') || (token && c.is_whitespace());
     if v.chars().any(badc) || (token && v.is_empty()) {
         return Err(bad(element, attribute, v));
     }
@@ -215,7 +215,7 @@ pub(crate) fn flag(e: &Element, attribute: &str) -> bool {
 pub(crate) fn text(e: &Element, element: &'static str) -> Result<String, JingleError> {
     let t = e.text();
     let t = t.trim();
-    if t.contains(['\r', '\n', '\0']) {
+    if t.chars().any(|c| c.is_control() && c != '\t') {
         return Err(JingleError::BadText { element });
     }
     Ok(t.to_string())
