@@ -41,7 +41,7 @@ test('sendIQ rejects with the error stanza', async () => {
 test('wrong password rejects with AUTHFAIL', async () => {
   const { jid } = bed.info.users[0];
   await assert.rejects(connectClient({ websocket: bed.info.websocket, jid, password: 'wrong' }),
-    (e) => e.status === 'AUTHFAIL');
+    (e) => e.status === 'AUTHFAIL' && e.condition === 'not-authorized');
 });
 
 test('sendRaw and waitFor: a raw message reaches the other client', async () => {

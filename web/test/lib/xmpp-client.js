@@ -82,8 +82,11 @@ export function connectClient({ websocket, jid, password, presence = false, time
       conn.reset?.();
       reject(new Error(`${jid}: not connected within ${timeoutMs} ms`));
     }, timeoutMs);
-    conn.connect(jid, password, (status, condition) => {
-      client._status(status, condition);
+    conn.connect(jid, password, (status, cond, elem) => {
+      client._status(status);
+      // SASL failures come with a null condition and the <failure/> element.
+      const condition = cond ?? (status === Strophe.Status.AUTHFAIL && elem
+        ? [...elem.childNodes].find((n) => n.nodeType === 1)?.nodeName : null);
       if (settled) return;
       if (status === Strophe.Status.CONNECTED) {
         settled = true;
