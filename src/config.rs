@@ -102,7 +102,7 @@ impl Config {
                 "keepalive_interval_secs",
             )?,
             keepalive_timeout: seconds(file.keepalive_timeout_secs, 10, "keepalive_timeout_secs")?,
-            reconnect_max_delay: Duration::from_millis(file.reconnect_max_delay_ms.unwrap_or(3000)),
+            reconnect_max_delay: Duration::from_millis(file.reconnect_max_delay_ms.unwrap_or(1000)),
         })
     }
 }

@@ -82,7 +82,9 @@ impl Ejabberd {
             http: free_port()?,
             component: free_port()?,
             stun: free_port()?,
-            turn_min: 49152 + (std::process::id() % 8000) as u16 * 2,
+            // TURN relays: 100 UDP ports below the ephemeral range, spread by pid so that
+            // concurrent testbeds rarely share them.
+            turn_min: 10_000 + (std::process::id() % 220) as u16 * 100,
         };
         for sub in ["logs", "spool"] {
             fs::create_dir_all(state_dir.join(sub))?;
@@ -172,7 +174,7 @@ impl Ejabberd {
             ("COMPONENT_PORT", p.component.to_string()),
             ("STUN_PORT", p.stun.to_string()),
             ("TURN_MIN_PORT", p.turn_min.to_string()),
-            ("TURN_MAX_PORT", (p.turn_min + 1000).to_string()),
+            ("TURN_MAX_PORT", (p.turn_min + 99).to_string()),
             ("TURN_SECRET", random_token()),
             ("STATE_DIR", state),
         ];

@@ -30,7 +30,8 @@ impl Focus {
             .arg("serve")
             .args(["--xmpp-server", &server.component_addr().to_string()])
             .args(["--domain", &server.options.focus_domain])
-            .args(["--log", log_filter])
+            // The online marker is an info line of the runtime: keep it whatever the filter.
+            .args(["--log", &format!("{log_filter},jingle_focus::runtime=info")])
             .env("JINGLE_FOCUS_SECRET", &server.options.component_secret)
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
@@ -66,6 +67,11 @@ impl Focus {
                 Err(Error::Timeout("jingle-focus to come online", tail))
             }
         }
+    }
+
+    /// The process id, while running.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
     }
 
     /// Stops the process (SIGTERM, the clean shutdown path).

@@ -168,6 +168,7 @@ fn announce(bed: &Bed, users: &[(String, String)], as_json: bool) {
             "http": url,
             "stateDir": e.state_dir,
             "focusLog": bed.focus.as_ref().map(|f| f.log_path.clone()),
+            "focusPid": bed.focus.as_ref().and_then(|f| f.pid()),
             "users": users,
         });
         println!("{ready}");

@@ -10,7 +10,7 @@ export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)
 const targetDir = process.env.CARGO_TARGET_DIR || path.join(repoRoot, 'target');
 export const binaries = {
   testbed: path.join(targetDir, 'debug/testbed'),
-  focus: path.join(targetDir, 'debug/jingle-focus'),
+  focus: process.env.JINGLE_FOCUS_BIN || path.join(targetDir, 'debug/jingle-focus'),
 };
 
 /**
