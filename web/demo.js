@@ -1,8 +1,9 @@
-// The demo page: log in over WebSocket with Strophe.js and list who is online.
-// All DOM code lives here; XMPP logic lives in lib/ (shared with the Jingle plugin).
+// The demo page: log in over WebSocket with Strophe.js, list who is online, and call them.
+// All DOM code lives here; XMPP logic lives in lib/ (roster.js, jingle.js).
 
 import { Strophe, $pres } from 'strophe.js';
 import { OnlineContacts } from './lib/roster.js';
+import { Jingle } from './lib/jingle.js';
 
 Strophe.setLogLevel(Strophe.LogLevel.WARN);
 
@@ -19,13 +20,35 @@ const ui = {
   users: el('users'),
   list: el('user-list'),
   empty: el('no-users'),
+  call: el('call'),
+  incoming: el('incoming'),
+  incomingText: el('incoming-text'),
+  accept: el('accept'),
+  reject: el('reject'),
+  outgoing: el('outgoing'),
+  outgoingText: el('outgoing-text'),
+  cancel: el('cancel'),
+  inCall: el('in-call'),
+  inCallText: el('in-call-text'),
+  remoteVideo: el('remote-video'),
+  localVideo: el('local-video'),
+  mute: el('mute'),
+  camera: el('camera'),
+  hangup: el('hangup'),
 };
+
+// Test and debugging knobs from the URL: ?ringTimeout=MS&relay=1
+const params = new URLSearchParams(location.search);
 
 /** The page's state; `window.demo` exposes it for debugging and tests. */
 const state = {
   config: null,
   conn: null,
   contacts: null,
+  /** The Jingle sessions (lib/jingle.js) while logged in. */
+  jingle: null,
+  /** The call shown on the page (one at a time; others are rejected as busy). */
+  call: null,
   /** 'out' | 'connecting' | 'in' | 'leaving' */
   phase: 'out',
   /** Set once a failure has been shown, so the following DISCONNECTED does not hide it. */
@@ -82,6 +105,7 @@ function showLoggedIn(fullJid) {
 
 /** The state text shown next to a user's name. */
 export function userState(contact) {
+  if (state.call?.live && state.call.peer === contact.jid) return 'in a call';
   switch (contact.show) {
     case 'away':
     case 'xa':
@@ -93,9 +117,15 @@ export function userState(contact) {
   }
 }
 
-/** Buttons for a user (none yet; calling adds "Call NAME"). */
-export function userActions(_contact) {
-  return [];
+/** Buttons for a user: "Call NAME" (audio + video). */
+export function userActions(contact) {
+  const call = document.createElement('button');
+  call.type = 'button';
+  call.className = 'call-button';
+  call.textContent = `Call ${contact.name}`;
+  call.disabled = !!state.call;
+  call.addEventListener('click', () => startCall(contact.jid));
+  return [call];
 }
 
 /** One list item for an online contact. */
@@ -168,6 +198,11 @@ function onStatus(conn, status, condition, elem) {
     case S.CONNECTED:
       state.phase = 'in';
       state.contacts = new OnlineContacts(conn, { onChange: renderUsers });
+      state.jingle = new Jingle(conn, {
+        ringTimeoutMs: Number(params.get('ringTimeout')) || 30000,
+        rtcConfig: params.get('relay') ? { iceTransportPolicy: 'relay' } : {},
+      });
+      state.jingle.addEventListener('incoming', (e) => showCall(e.detail));
       conn.send($pres());
       showLoggedIn(conn.jid);
       setStatus(`Connected to ${Strophe.getDomainFromJid(conn.jid)}.`, 'ok');
@@ -220,6 +255,8 @@ function saslFailure(elem) {
 
 /** Back to the login form after any end of the connection. */
 function ended() {
+  state.jingle?.stop();
+  state.jingle = null;
   state.contacts?.stop();
   state.contacts = null;
   state.conn = null;
@@ -236,6 +273,108 @@ function logout() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Calls: one Call (lib/jingle.js) shown at a time.
+
+const nameOf = (jid) => Strophe.unescapeNode(Strophe.getNodeFromJid(jid) ?? jid);
+
+async function startCall(jid) {
+  if (!state.jingle || state.call) return;
+  if (!state.contacts?.isOnline(jid)) {
+    setStatus(`${nameOf(jid)} is offline.`, 'error');
+    return;
+  }
+  setStatus(`Calling ${nameOf(jid)}…`);
+  try {
+    showCall(await state.jingle.call(jid, { audio: true, video: true }));
+  } catch (e) {
+    setStatus(`Could not call ${nameOf(jid)}: ${e.message}`, 'error');
+  }
+}
+
+/** Shows a call and follows it until it ends. */
+function showCall(call) {
+  if (state.call && state.call !== call) return; // the plugin rejects others as busy
+  state.call = call;
+  call.addEventListener('state', () => renderCall());
+  call.addEventListener('localstream', (e) => { ui.localVideo.srcObject = e.detail.stream; });
+  call.addEventListener('track', () => {
+    if (ui.remoteVideo.srcObject !== call.remoteStream) ui.remoteVideo.srcObject = call.remoteStream;
+  });
+  call.addEventListener('ended', (e) => callEnded(call, e.detail));
+  if (call.localStream) ui.localVideo.srcObject = call.localStream;
+  if (call.direction === 'incoming') setStatus(`${nameOf(call.peer)} is calling.`);
+  renderCall();
+  renderUsers();
+}
+
+function renderCall() {
+  const call = state.call;
+  const live = !!call?.live;
+  ui.call.hidden = !live;
+  const name = call ? nameOf(call.peer) : '';
+  const ringingIn = live && call.direction === 'incoming' && call.state === 'ringing';
+  const ringingOut = live && call.direction === 'outgoing'
+    && (call.state === 'proposing' || call.state === 'ringing');
+  ui.incoming.hidden = !ringingIn;
+  ui.outgoing.hidden = !ringingOut;
+  ui.inCall.hidden = !live || ringingIn || ringingOut;
+  if (ringingIn) ui.incomingText.textContent = `${name} is calling you`;
+  if (ringingOut) {
+    ui.outgoingText.textContent = call.state === 'ringing' ? `Calling ${name}… (ringing)` : `Calling ${name}…`;
+  }
+  if (live && !ringingIn && !ringingOut) {
+    ui.inCallText.textContent = call.state === 'active' ? `In a call with ${name}` : `Connecting to ${name}…`;
+    if (call.state === 'active') setStatus(`In a call with ${name}.`, 'ok');
+  }
+  ui.mute.textContent = call?.muted ? 'Unmute' : 'Mute';
+  ui.mute.setAttribute('aria-pressed', String(!!call?.muted));
+  ui.camera.textContent = call?.cameraOff ? 'Camera on' : 'Camera off';
+  ui.camera.setAttribute('aria-pressed', String(!!call?.cameraOff));
+}
+
+/** The message shown when a call ends. */
+export function endMessage(call, { reason, by }) {
+  const name = nameOf(call.peer);
+  const outgoing = call.direction === 'outgoing';
+  switch (reason) {
+    case 'decline': return outgoing && by === 'remote' ? `${name} rejected the call.` : 'Call rejected.';
+    case 'busy': return outgoing ? `${name} is busy.` : `${name} called, but you were busy.`;
+    case 'timeout': return outgoing ? `No answer from ${name}.` : `Missed call from ${name}.`;
+    case 'cancel': return outgoing ? 'Call cancelled.' : `${name} cancelled the call.`;
+    case 'gone': return `${name} is offline.`;
+    case 'answered-elsewhere': return 'Call answered on another device.';
+    case 'rejected-elsewhere': return 'Call rejected on another device.';
+    case 'connectivity-error': return `Call with ${name} failed to connect.`;
+    case 'success': return by === 'remote' ? `${name} hung up.` : 'Call ended.';
+    default: return `Call with ${name} ended (${reason}).`;
+  }
+}
+
+function callEnded(call, detail) {
+  if (state.call !== call) return;
+  state.call = null;
+  ui.remoteVideo.srcObject = null;
+  ui.localVideo.srcObject = null;
+  const ok = detail.reason === 'success' || detail.reason === 'answered-elsewhere';
+  setStatus(endMessage(call, detail), ok ? 'info' : 'error');
+  renderCall();
+  renderUsers();
+}
+
+ui.accept.addEventListener('click', () => state.call?.accept());
+ui.reject.addEventListener('click', () => state.call?.reject('decline'));
+ui.cancel.addEventListener('click', () => state.call?.hangup('cancel'));
+ui.hangup.addEventListener('click', () => state.call?.hangup('success'));
+ui.mute.addEventListener('click', () => {
+  state.call?.setMuted(!state.call.muted);
+  renderCall();
+});
+ui.camera.addEventListener('click', () => {
+  state.call?.setCameraOff(!state.call.cameraOff);
+  renderCall();
+});
+
+// ---------------------------------------------------------------------------------------------
 
 ui.form.addEventListener('submit', (e) => {
   e.preventDefault();
@@ -246,6 +385,7 @@ ui.logout.addEventListener('click', logout);
 // Best effort: tell the server we leave, so others see us go at once.
 window.addEventListener('pagehide', () => {
   if (state.conn && state.phase === 'in') {
+    state.jingle?.stop(); // session-terminate/retract for a live call
     state.phase = 'leaving';
     state.conn.disconnect('page closed');
   }

@@ -1,0 +1,775 @@
+// Jingle calls for any Strophe.js connection: a SET of Jingle sessions (XEP-0166), each one a
+// `Call`. A 1:1 call is one session; group calls (XEP-0521) will add more sessions per call.
+//
+//   import { Jingle } from './lib/jingle.js';
+//   const jingle = new Jingle(conn, { ringTimeoutMs: 30000 });   // once connected
+//   jingle.addEventListener('incoming', ({ detail: call }) => call.accept());
+//   const call = await jingle.call('bob@example.org', { audio: true, video: true });
+//   call.addEventListener('state', () => console.log(call.state));
+//   call.addEventListener('track', ({ detail }) => video.srcObject = detail.streams[0]);
+//   call.addEventListener('ended', ({ detail }) => console.log(detail.reason, detail.by));
+//   call.hangup();
+//
+// Signalling: XEP-0353 (urn:xmpp:jingle-message:0, version 0.8) rings every device of the callee:
+// `propose` to the bare JID, `ringing`/`proceed`/`reject` back to the proposing resource,
+// `retract` to the bare JID, `finish` after the session. The callee's other devices learn of
+// an answer from message carbons (XEP-0280) of its `proceed`/`reject`. After `proceed` the
+// caller sends `session-initiate` (the SDP translated by sdp-map), the callee answers with
+// `session-accept`, ICE candidates trickle as `transport-info` both ways, `session-terminate`
+// ends it. STUN/TURN come from the server with XEP-0215.
+//
+// Call states: 'proposing' (outgoing, not yet ringing), 'ringing' (outgoing: the callee rings;
+// incoming: we ring), 'proceeding' (answered, before the session), 'connecting' (session
+// negotiated, ICE/DTLS in progress), 'active' (media flows), 'ended'.
+// End reasons are Jingle reason conditions: 'success' (hang up), 'decline', 'busy', 'cancel'
+// (caller gave up), 'timeout' (nobody answered), 'connectivity-error', 'failed-application',
+// 'general-error', 'gone' (peer offline or unknown), plus 'answered-elsewhere' and
+// 'rejected-elsewhere' (another of our devices handled the call).
+
+import { Strophe, $iq, $msg } from 'strophe.js';
+import { initSdpMap } from '../sdp-map.js';
+
+export const NS = {
+  JINGLE: 'urn:xmpp:jingle:1',
+  JINGLE_ERRORS: 'urn:xmpp:jingle:errors:1',
+  RTP: 'urn:xmpp:jingle:apps:rtp:1',
+  JMI: 'urn:xmpp:jingle-message:0',
+  HINTS: 'urn:xmpp:hints',
+  CARBONS: 'urn:xmpp:carbons:2',
+  FORWARD: 'urn:xmpp:forward:0',
+  EXTDISCO: 'urn:xmpp:extdisco:2',
+  STANZAS: 'urn:ietf:params:xml:ns:xmpp-stanzas',
+};
+
+const JMI_ACTIONS = ['propose', 'ringing', 'proceed', 'reject', 'retract', 'finish'];
+const LIVE = new Set(['proposing', 'ringing', 'proceeding', 'connecting', 'active']);
+
+function children(el, name, ns) {
+  const out = [];
+  for (const n of el?.childNodes ?? []) {
+    if (n.nodeType !== 1) continue;
+    if (name && n.nodeName !== name && n.localName !== name) continue;
+    if (ns && n.namespaceURI !== ns && n.getAttribute('xmlns') !== ns) continue;
+    out.push(n);
+  }
+  return out;
+}
+const child = (el, name, ns) => children(el, name, ns)[0] ?? null;
+
+/** `{condition, text}` of a `<reason/>` inside `el`, or null. */
+function readReason(el) {
+  const reason = child(el, 'reason');
+  if (!reason) return null;
+  let condition = null;
+  let text = null;
+  for (const n of children(reason)) {
+    if (n.nodeName === 'text') text = n.textContent;
+    else condition ??= n.localName ?? n.nodeName;
+  }
+  return { condition: condition ?? 'general-error', text };
+}
+
+function randomId() {
+  const bytes = new Uint8Array(12);
+  crypto.getRandomValues(bytes);
+  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * ICE servers from an XEP-0215 `<services/>` result. `stun:` URLs get no `?transport=` (Chromium
+ * rejects it); `turn:`/`turns:` keep it and carry username/credential.
+ */
+export function iceServersFromServices(services) {
+  const out = [];
+  for (const s of children(services, 'service')) {
+    const type = s.getAttribute('type');
+    const host = s.getAttribute('host');
+    if (!host || !['stun', 'turn', 'turns'].includes(type)) continue;
+    const port = s.getAttribute('port');
+    const transport = s.getAttribute('transport');
+    const h = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+    let url = `${type}:${h}${port ? `:${port}` : ''}`;
+    if (type !== 'stun' && transport) url += `?transport=${transport}`;
+    const server = { urls: url };
+    if (type !== 'stun') {
+      const username = s.getAttribute('username');
+      const password = s.getAttribute('password');
+      if (username) server.username = username;
+      if (password) server.credential = password;
+    }
+    out.push(server);
+  }
+  return out;
+}
+
+/** One Jingle session (a 1:1 call). Created by `Jingle`; listen to its events. */
+export class Call extends EventTarget {
+  constructor(jingle, { sid, peer, direction, media }) {
+    super();
+    this.jingle = jingle;
+    /** Session id (= the JMI id). */
+    this.sid = sid;
+    /** The peer's bare JID. */
+    this.peer = Strophe.getBareJidFromJid(peer);
+    /** The peer's full JID once known (the resource that proposed or proceeded). */
+    this.peerFull = peer.includes('/') ? peer : null;
+    /** 'outgoing' | 'incoming' */
+    this.direction = direction;
+    /** {audio, video} proposed. */
+    this.media = media;
+    this.state = direction === 'outgoing' ? 'proposing' : 'ringing';
+    /** The `{condition, text, by}` that ended the call, once ended. */
+    this.endReason = null;
+    /** @type {RTCPeerConnection|null} */
+    this.pc = null;
+    this.localStream = null;
+    this.remoteStream = new MediaStream();
+    this.muted = false;
+    this.cameraOff = false;
+    this._timer = null;
+    this._chain = Promise.resolve(); // serialises the handling of the peer's Jingle actions
+    this._remoteCandidates = []; // arrived before the remote description
+    this._localCandidates = []; // gathered before our session-initiate/accept went out
+    this._canSendCandidates = false;
+    this._offer = null; // a session-initiate that came without JMI (answered on accept)
+  }
+
+  get initiator() {
+    return this.direction === 'outgoing' ? this.jingle.conn.jid : this.peerFull;
+  }
+
+  get responder() {
+    return this.direction === 'outgoing' ? this.peerFull : this.jingle.conn.jid;
+  }
+
+  get live() {
+    return LIVE.has(this.state);
+  }
+
+  _setState(state) {
+    if (this.state === state || this.state === 'ended') return;
+    this.state = state;
+    this.dispatchEvent(new CustomEvent('state', { detail: { state } }));
+    this.jingle.dispatchEvent(new CustomEvent('state', { detail: { call: this, state } }));
+  }
+
+  /** Answers an incoming call: gets the camera/microphone and sends `proceed`. */
+  async accept() {
+    if (this.direction !== 'incoming' || this.state !== 'ringing') return;
+    this._setState('proceeding');
+    try {
+      await this._startMedia();
+    } catch (e) {
+      this._end({ condition: 'failed-application', text: `no media: ${e.message}` }, 'local');
+      return;
+    }
+    if (this.state === 'ended') return;
+    if (this._offer) {
+      const offer = this._offer;
+      this._offer = null;
+      this._enqueue(() => this._answer(offer));
+    } else {
+      this.jingle._sendJmi(this.peerFull ?? this.peer, 'proceed', this.sid);
+    }
+  }
+
+  /** Rejects an incoming call (reason 'decline' by default). */
+  reject(condition = 'decline') {
+    if (this.direction !== 'incoming' || this.state !== 'ringing') return;
+    if (this._offer) this._terminate(condition);
+    else this.jingle._sendJmi(this.peerFull ?? this.peer, 'reject', this.sid, condition);
+    this._end({ condition, text: null }, 'local');
+  }
+
+  /**
+   * Ends the call from our side, whatever its state: retracts an unanswered proposal, rejects
+   * a ringing incoming call, terminates a session.
+   */
+  hangup(condition = 'success') {
+    if (this.state === 'ended') return;
+    if (this.direction === 'outgoing' && (this.state === 'proposing' || this.state === 'ringing')) {
+      this._retract(condition === 'success' ? 'cancel' : condition);
+      return;
+    }
+    if (this.direction === 'incoming' && this.state === 'ringing') {
+      this.reject(condition === 'success' ? 'decline' : condition);
+      return;
+    }
+    if (this.peerFull && (this.pc || this.direction === 'outgoing' || this._sessionSeen)) {
+      this._terminate(condition);
+    }
+    this.jingle._sendJmi(this.peerFull ?? this.peer, 'finish', this.sid, condition);
+    this._end({ condition, text: null }, 'local');
+  }
+
+  /** Mutes or unmutes the microphone (the track keeps flowing, silent). */
+  setMuted(muted) {
+    this.muted = !!muted;
+    for (const t of this.localStream?.getAudioTracks() ?? []) t.enabled = !this.muted;
+  }
+
+  /** Turns the camera off/on (black frames while off). */
+  setCameraOff(off) {
+    this.cameraOff = !!off;
+    for (const t of this.localStream?.getVideoTracks() ?? []) t.enabled = !this.cameraOff;
+  }
+
+  _retract(condition) {
+    this.jingle._sendJmi(this.peer, 'retract', this.sid, condition);
+    this._end({ condition, text: null }, 'local');
+  }
+
+  _terminate(condition, text) {
+    const jingle = $iq({ type: 'set', to: this.peerFull })
+      .c('jingle', { xmlns: NS.JINGLE, action: 'session-terminate', sid: this.sid,
+        initiator: this.initiator ?? undefined })
+      .c('reason').c(condition).up();
+    if (text) jingle.c('text').t(text).up();
+    this.jingle.conn.sendIQ(jingle.tree(), null, null, 10000);
+  }
+
+  _enqueue(fn) {
+    this._chain = this._chain.then(() => (this.state === 'ended' ? null : fn())).catch((e) => {
+      console.error('jingle: session failed', e);
+      if (this.state !== 'ended') {
+        if (this.peerFull) this._terminate('failed-application', String(e.message ?? e));
+        this._end({ condition: 'failed-application', text: String(e.message ?? e) }, 'local');
+      }
+    });
+    return this._chain;
+  }
+
+  /** Gets the camera/microphone once (later calls share the first request). */
+  _startMedia() {
+    this._media ??= (async () => {
+      const constraints = { audio: !!this.media.audio, video: !!this.media.video };
+      this.localStream = await this.jingle.getUserMedia(constraints);
+      if (this.state === 'ended') this._stopMedia();
+      this.dispatchEvent(new CustomEvent('localstream', { detail: { stream: this.localStream } }));
+    })();
+    return this._media;
+  }
+
+  _stopMedia() {
+    for (const t of this.localStream?.getTracks() ?? []) t.stop();
+  }
+
+  async _createPc() {
+    const iceServers = await this.jingle.iceServers();
+    if (this.state === 'ended') throw new Error('call ended');
+    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', ...this.jingle.rtcConfig,
+      iceServers: [...iceServers, ...(this.jingle.rtcConfig.iceServers ?? [])] });
+    this.pc = pc;
+    for (const t of this.localStream?.getTracks() ?? []) pc.addTrack(t, this.localStream);
+    pc.addEventListener('icecandidate', (e) => this._onLocalCandidate(e.candidate));
+    pc.addEventListener('track', (e) => {
+      if (!this.remoteStream.getTracks().includes(e.track)) this.remoteStream.addTrack(e.track);
+      this.dispatchEvent(new CustomEvent('track', {
+        detail: { track: e.track, streams: e.streams.length ? e.streams : [this.remoteStream] },
+      }));
+    });
+    pc.addEventListener('connectionstatechange', () => {
+      if (this.state === 'ended') return;
+      if (pc.connectionState === 'connected') this._setState('active');
+      if (pc.connectionState === 'failed') {
+        this._terminate('connectivity-error');
+        this._end({ condition: 'connectivity-error', text: 'ICE/DTLS failed' }, 'local');
+      }
+    });
+    return pc;
+  }
+
+  _onLocalCandidate(candidate) {
+    if (this.state === 'ended') return;
+    // null: gathering complete; '' candidate: end of candidates of one generation.
+    const c = candidate ?? { candidate: '', sdpMid: null, usernameFragment: null };
+    if (!candidate && !this.pc?.localDescription) return;
+    if (!this._canSendCandidates) {
+      this._localCandidates.push(c);
+      return;
+    }
+    this._sendCandidate(c);
+  }
+
+  _sendCandidate(c) {
+    const mids = c.sdpMid != null ? [c.sdpMid] : this._mids();
+    for (const mid of mids) {
+      let xml;
+      try {
+        xml = this.jingle._sdp.candidateToTransportInfo(c.candidate ?? '', {
+          sid: this.sid, initiator: this.initiator, responder: this.responder, mid,
+          ufrag: c.usernameFragment ?? undefined,
+        });
+      } catch (e) {
+        console.warn('jingle: candidate not sent', c.candidate, e);
+        continue;
+      }
+      this.jingle._sendJingle(this.peerFull, xml, (err) => {
+        if (err) console.warn('jingle: transport-info refused', err);
+      });
+    }
+  }
+
+  _mids() {
+    return (this.pc?.localDescription?.sdp.match(/^a=mid:(.+)$/gm) ?? [])
+      .map((l) => l.slice(6).trim());
+  }
+
+  _flushLocalCandidates() {
+    this._canSendCandidates = true;
+    for (const c of this._localCandidates.splice(0)) this._sendCandidate(c);
+  }
+
+  async _addRemoteCandidates(list) {
+    if (!this.pc?.remoteDescription) {
+      this._remoteCandidates.push(...list);
+      return;
+    }
+    for (const c of list) {
+      if (!c.candidate) continue; // end-of-candidates: nothing to tell the browser
+      try {
+        await this.pc.addIceCandidate({ candidate: c.candidate.replace(/^a=/, ''),
+          sdpMid: c.mid, usernameFragment: c.ufrag ?? undefined });
+      } catch (e) {
+        console.warn('jingle: remote candidate refused', c.candidate, e.message);
+      }
+    }
+  }
+
+  async _flushRemoteCandidates() {
+    await this._addRemoteCandidates(this._remoteCandidates.splice(0));
+  }
+
+  /** Caller, after `proceed`: creates the offer and sends session-initiate. */
+  async _initiate() {
+    await this._startMedia();
+    const pc = await this._createPc();
+    await pc.setLocalDescription(await pc.createOffer());
+    if (this.state === 'ended') return;
+    const xml = this.jingle._sdp.sdpToJingle(pc.localDescription.sdp, {
+      action: 'session-initiate', sid: this.sid, initiator: this.initiator,
+      responder: this.responder, from: 'initiator',
+    });
+    await new Promise((resolve, reject) => {
+      this.jingle._sendJingle(this.peerFull, xml, (err) => (err
+        ? reject(new Error(`session-initiate refused: ${err.condition}`)) : resolve()));
+      // Candidates may go out once session-initiate is on the wire (stanzas stay in order).
+      this._flushLocalCandidates();
+    });
+  }
+
+  /** Callee: answers a session-initiate (the `<jingle/>` XML) with session-accept. */
+  async _answer(offerXml) {
+    await this._startMedia();
+    const pc = this.pc ?? await this._createPc();
+    const sdp = this.jingle._sdp.jingleToSdp(offerXml, { type: 'offer' });
+    await pc.setRemoteDescription({ type: 'offer', sdp });
+    await this._flushRemoteCandidates();
+    await pc.setLocalDescription(await pc.createAnswer());
+    if (this.state === 'ended') return;
+    const xml = this.jingle._sdp.sdpToJingle(pc.localDescription.sdp, {
+      action: 'session-accept', sid: this.sid, initiator: this.initiator,
+      responder: this.responder, from: 'responder',
+    });
+    this._setState('connecting');
+    this.jingle._sendJingle(this.peerFull, xml, (err) => {
+      if (err && this.state !== 'ended') {
+        this._end({ condition: 'failed-application', text: `session-accept refused: ${err.condition}` }, 'local');
+      }
+    });
+    this._flushLocalCandidates();
+  }
+
+  /** Caller: applies the session-accept. */
+  async _accepted(answerXml) {
+    const sdp = this.jingle._sdp.jingleToSdp(answerXml, { type: 'answer' });
+    await this.pc.setRemoteDescription({ type: 'answer', sdp });
+    await this._flushRemoteCandidates();
+    if (this.state !== 'active') this._setState('connecting');
+  }
+
+  _end({ condition, text }, by) {
+    if (this.state === 'ended') return;
+    clearTimeout(this._timer);
+    this.endReason = { condition, text: text ?? null, by };
+    this.state = 'ended';
+    this._stopMedia();
+    try {
+      this.pc?.close();
+    } catch { /* closing twice is harmless */ }
+    this.jingle._forget(this);
+    const detail = { reason: condition, text: text ?? null, by };
+    this.dispatchEvent(new CustomEvent('state', { detail: { state: 'ended' } }));
+    this.dispatchEvent(new CustomEvent('ended', { detail }));
+    this.jingle.dispatchEvent(new CustomEvent('state', { detail: { call: this, state: 'ended' } }));
+    this.jingle.dispatchEvent(new CustomEvent('ended', { detail: { call: this, ...detail } }));
+  }
+}
+
+/**
+ * The set of Jingle sessions of one Strophe.js connection. Events: 'incoming' (detail: Call),
+ * 'state' ({call, state}), 'ended' ({call, reason, text, by}).
+ */
+export class Jingle extends EventTarget {
+  /**
+   * @param {object} conn a connected Strophe.Connection
+   * @param {object} [opts]
+   * @param {number} [opts.ringTimeoutMs=30000] retract an unanswered proposal after this long
+   * @param {RTCConfiguration} [opts.rtcConfig] extra RTCPeerConnection settings (e.g.
+   *   `{iceTransportPolicy: 'relay'}`); its iceServers are added to the server's (XEP-0215)
+   * @param {boolean} [opts.extdisco=true] ask the server for STUN/TURN (XEP-0215)
+   * @param {(c: MediaStreamConstraints) => Promise<MediaStream>} [opts.getUserMedia]
+   * @param {boolean} [opts.carbons=true] enable message carbons (XEP-0280)
+   */
+  constructor(conn, { ringTimeoutMs = 30000, rtcConfig = {}, extdisco = true,
+    getUserMedia = (c) => navigator.mediaDevices.getUserMedia(c), carbons = true } = {}) {
+    super();
+    this.conn = conn;
+    this.ringTimeoutMs = ringTimeoutMs;
+    this.rtcConfig = rtcConfig;
+    this.extdisco = extdisco;
+    this.getUserMedia = getUserMedia;
+    /** sid -> Call, live calls only. */
+    this.calls = new Map();
+    this._sdp = null;
+    this.ready = initSdpMap().then((sdp) => { this._sdp = sdp; });
+    this._handlers = [
+      this._addHandler((s) => this._isJingleIq(s), (s) => this._onJingleIq(s)),
+      this._addHandler((s) => s.nodeName === 'message', (s) => this._onMessage(s)),
+    ];
+    if (carbons) {
+      conn.sendIQ($iq({ type: 'set' }).c('enable', { xmlns: NS.CARBONS }).tree(), null,
+        () => console.warn('jingle: message carbons not enabled'), 10000);
+    }
+  }
+
+  /** Removes the handlers and ends every call. */
+  stop() {
+    for (const call of [...this.calls.values()]) call.hangup('gone');
+    for (const h of this._handlers) this.conn.deleteHandler(h);
+    this._handlers = [];
+  }
+
+  /** True while any call is live (we then answer proposals with `busy`). */
+  get busy() {
+    return [...this.calls.values()].some((c) => c.live);
+  }
+
+  _addHandler(match, fn) {
+    const ref = this.conn.addHandler((s) => {
+      try {
+        fn(s);
+      } catch (e) {
+        console.error('jingle: handler failed', e);
+      }
+      return true;
+    }, null, null, null);
+    // Match only our stanzas, so Strophe's IQ fallback still answers the others.
+    ref.isMatch = (s) => {
+      try {
+        return !!match(s);
+      } catch {
+        return false;
+      }
+    };
+    return ref;
+  }
+
+  _forget(call) {
+    this.calls.delete(call.sid);
+  }
+
+  /** STUN/TURN servers from our server (XEP-0215), [] if it has none or does not answer. */
+  iceServers() {
+    if (!this.extdisco) return Promise.resolve([]);
+    const domain = Strophe.getDomainFromJid(this.conn.jid);
+    return new Promise((resolve) => {
+      this.conn.sendIQ($iq({ type: 'get', to: domain }).c('services', { xmlns: NS.EXTDISCO }).tree(),
+        (iq) => {
+          try {
+            resolve(iceServersFromServices(child(iq, 'services')));
+          } catch (e) {
+            console.warn('jingle: bad XEP-0215 answer', e);
+            resolve([]);
+          }
+        },
+        () => resolve([]), 5000);
+    });
+  }
+
+  /**
+   * Calls a bare JID: sends a JMI `propose` to all its devices. Resolves to the Call (state
+   * 'proposing'); it ends with 'timeout' after ringTimeoutMs without an answer.
+   */
+  async call(jid, { audio = true, video = true } = {}) {
+    await this.ready;
+    const peer = Strophe.getBareJidFromJid(jid);
+    const call = new Call(this, { sid: randomId(), peer, direction: 'outgoing',
+      media: { audio, video } });
+    this.calls.set(call.sid, call);
+    const msg = $msg({ to: peer, type: 'chat', id: call.sid })
+      .c('propose', { xmlns: NS.JMI, id: call.sid });
+    if (audio) msg.c('description', { xmlns: NS.RTP, media: 'audio' }).up();
+    if (video) msg.c('description', { xmlns: NS.RTP, media: 'video' }).up();
+    msg.up().c('store', { xmlns: NS.HINTS });
+    this.conn.send(msg.tree());
+    call._timer = setTimeout(() => {
+      if (call.state === 'proposing' || call.state === 'ringing') call._retract('timeout');
+    }, this.ringTimeoutMs);
+    // Start the camera while it rings: the offer is then ready sooner after `proceed`.
+    call._startMedia().catch((e) => {
+      call._retract('failed-application');
+      console.warn('jingle: no media', e);
+    });
+    return call;
+  }
+
+  _sendJmi(to, action, id, condition) {
+    const msg = $msg({ to, type: 'chat' }).c(action, { xmlns: NS.JMI, id });
+    if (condition) msg.c('reason', { xmlns: NS.JINGLE }).c(condition).up().up();
+    msg.up().c('store', { xmlns: NS.HINTS });
+    this.conn.send(msg.tree());
+  }
+
+  /** Sends a `<jingle/>` (XML text) in an IQ set; `done(null)` on result, `done(error)`. */
+  _sendJingle(to, xml, done) {
+    const doc = Strophe.xmlHtmlNode(xml);
+    const iq = $iq({ type: 'set', to }).cnode(doc.documentElement);
+    this.conn.sendIQ(iq.tree(), () => done?.(null), (el) => {
+      const err = el ? child(el, 'error') : null;
+      const condition = err ? children(err).find((n) => n.nodeName !== 'text')?.nodeName
+        ?? 'error' : 'timeout';
+      done?.({ condition, stanza: el });
+    }, 10000);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // XEP-0353 messages
+
+  _jmiOf(msg) {
+    for (const n of children(msg)) {
+      if (JMI_ACTIONS.includes(n.nodeName) && (n.namespaceURI === NS.JMI
+        || n.getAttribute('xmlns') === NS.JMI)) return n;
+    }
+    return null;
+  }
+
+  _onMessage(msg) {
+    const own = Strophe.getBareJidFromJid(this.conn.jid);
+    const from = msg.getAttribute('from') ?? own;
+    // A carbon of a message one of our other devices sent or received.
+    const carbon = children(msg).find((n) => (n.nodeName === 'sent' || n.nodeName === 'received')
+      && (n.namespaceURI === NS.CARBONS || n.getAttribute('xmlns') === NS.CARBONS));
+    if (carbon) {
+      if (Strophe.getBareJidFromJid(from) !== own) return; // carbons only come from our account
+      const inner = child(child(carbon, 'forwarded'), 'message');
+      if (inner && carbon.nodeName === 'sent') this._onOwnDeviceJmi(inner);
+      return;
+    }
+    if (msg.getAttribute('type') === 'error') {
+      const call = this.calls.get(msg.getAttribute('id') ?? '');
+      if (call && call.direction === 'outgoing' && call.state === 'proposing') {
+        call._end({ condition: 'gone', text: 'the callee is unknown or offline' }, 'remote');
+      }
+      return;
+    }
+    const jmi = this._jmiOf(msg);
+    if (!jmi) return;
+    const id = jmi.getAttribute('id');
+    if (!id) return;
+    const action = jmi.nodeName;
+    if (action === 'propose') {
+      this._onPropose(msg, jmi, from, id);
+      return;
+    }
+    const call = this.calls.get(id);
+    if (!call || call.peer !== Strophe.getBareJidFromJid(from)) return;
+    const reason = readReason(jmi);
+    switch (action) {
+      case 'ringing':
+        if (call.direction === 'outgoing' && call.state === 'proposing') call._setState('ringing');
+        break;
+      case 'proceed':
+        if (call.direction !== 'outgoing' || !['proposing', 'ringing'].includes(call.state)) break;
+        clearTimeout(call._timer);
+        call.peerFull = from;
+        call._setState('proceeding');
+        call._enqueue(() => call._initiate());
+        break;
+      case 'reject':
+        if (call.direction === 'outgoing' && ['proposing', 'ringing'].includes(call.state)) {
+          call._end({ condition: reason?.condition ?? 'decline', text: reason?.text }, 'remote');
+        }
+        break;
+      case 'retract':
+        if (call.direction === 'incoming') {
+          call._end({ condition: reason?.condition ?? 'cancel', text: reason?.text }, 'remote');
+        }
+        break;
+      case 'finish':
+        if (!call.peerFull || call.peerFull === from) {
+          call._end({ condition: reason?.condition ?? 'success', text: reason?.text }, 'remote');
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  _onPropose(msg, jmi, from, id) {
+    if (!from.includes('/')) return;
+    if (Strophe.getBareJidFromJid(from) === Strophe.getBareJidFromJid(this.conn.jid)) return;
+    if (this.calls.has(id)) return; // a duplicate
+    const descs = children(jmi, 'description');
+    const media = {
+      audio: descs.some((d) => d.getAttribute('media') === 'audio'),
+      video: descs.some((d) => d.getAttribute('media') === 'video'),
+    };
+    if (!media.audio && !media.video) {
+      // Not an audio/video call (e.g. a file transfer proposal): not ours to answer.
+      return;
+    }
+    if (this.busy) {
+      this._sendJmi(from, 'reject', id, 'busy');
+      return;
+    }
+    const call = new Call(this, { sid: id, peer: from, direction: 'incoming', media });
+    this.calls.set(id, call);
+    this._sendJmi(from, 'ringing', id);
+    this.dispatchEvent(new CustomEvent('incoming', { detail: call }));
+  }
+
+  /** Our other device answered or rejected a call we ring for: stop ringing. */
+  _onOwnDeviceJmi(inner) {
+    const jmi = this._jmiOf(inner);
+    if (!jmi) return;
+    const call = this.calls.get(jmi.getAttribute('id') ?? '');
+    if (!call || call.direction !== 'incoming' || call.state !== 'ringing') return;
+    if (jmi.nodeName === 'proceed') call._end({ condition: 'answered-elsewhere', text: null }, 'self');
+    if (jmi.nodeName === 'reject') call._end({ condition: 'rejected-elsewhere', text: null }, 'self');
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // XEP-0166 IQs: every Jingle IQ set gets a result or an error from here.
+
+  _isJingleIq(s) {
+    return s.nodeName === 'iq' && s.getAttribute('type') === 'set' && !!child(s, 'jingle', NS.JINGLE);
+  }
+
+  _reply(iq, error) {
+    const reply = $iq({ type: error ? 'error' : 'result', id: iq.getAttribute('id') ?? '',
+      to: iq.getAttribute('from') ?? undefined });
+    if (error) {
+      reply.c('error', { type: error.type ?? 'cancel' }).c(error.condition, { xmlns: NS.STANZAS }).up();
+      if (error.jingle) reply.c(error.jingle, { xmlns: NS.JINGLE_ERRORS }).up();
+    }
+    this.conn.send(reply.tree());
+  }
+
+  _onJingleIq(iq) {
+    const from = iq.getAttribute('from');
+    const jingle = child(iq, 'jingle', NS.JINGLE);
+    const action = jingle.getAttribute('action');
+    const sid = jingle.getAttribute('sid');
+    if (!from || !action || !sid || !this._sdp) {
+      this._reply(iq, { condition: 'bad-request', type: 'modify' });
+      return;
+    }
+    const call = this.calls.get(sid);
+    if (action === 'session-initiate' && !call) {
+      this._onDirectInitiate(iq, jingle, from, sid);
+      return;
+    }
+    if (!call || call.peer !== Strophe.getBareJidFromJid(from)
+      || (call.peerFull && call.peerFull !== from)) {
+      this._reply(iq, { condition: 'item-not-found', jingle: 'unknown-session' });
+      return;
+    }
+    const xml = Strophe.serialize(jingle);
+    switch (action) {
+      case 'session-initiate':
+        if (call.direction !== 'incoming' || call.state !== 'proceeding' || call._sessionSeen) {
+          this._reply(iq, { condition: 'unexpected-request', type: 'wait', jingle: 'out-of-order' });
+          return;
+        }
+        if (!this._parses(iq, () => this._sdp.jingleToSdp(xml, { type: 'offer' }))) return;
+        call._sessionSeen = true;
+        call.peerFull = from;
+        this._reply(iq);
+        call._enqueue(() => call._answer(xml));
+        break;
+      case 'session-accept':
+        if (call.direction !== 'outgoing' || !call.pc || call._accepted_) {
+          this._reply(iq, { condition: 'unexpected-request', type: 'wait', jingle: 'out-of-order' });
+          return;
+        }
+        if (!this._parses(iq, () => this._sdp.jingleToSdp(xml, { type: 'answer' }))) return;
+        call._accepted_ = true;
+        this._reply(iq);
+        call._enqueue(() => call._accepted(xml));
+        break;
+      case 'transport-info': {
+        let list;
+        try {
+          list = this._sdp.transportInfoToCandidates(xml);
+        } catch (e) {
+          this._reply(iq, { condition: 'bad-request', type: 'modify' });
+          return;
+        }
+        this._reply(iq);
+        call._enqueue(() => call._addRemoteCandidates(list));
+        break;
+      }
+      case 'session-terminate': {
+        this._reply(iq);
+        const reason = readReason(jingle);
+        call._end({ condition: reason?.condition ?? 'success', text: reason?.text }, 'remote');
+        break;
+      }
+      case 'session-info':
+        // Ringing/mute/hold notifications (XEP-0167 §7): informational only.
+        this._reply(iq);
+        break;
+      default:
+        // content-add, content-modify, ... are not supported yet.
+        this._reply(iq, { condition: 'feature-not-implemented', jingle: 'unsupported-info' });
+        break;
+    }
+  }
+
+  /** Runs a translation to check a stanza; answers `bad-request` and returns false if it throws. */
+  _parses(iq, fn) {
+    try {
+      fn();
+      return true;
+    } catch (e) {
+      console.warn('jingle: malformed Jingle', e.message);
+      this._reply(iq, { condition: 'bad-request', type: 'modify' });
+      return false;
+    }
+  }
+
+  /** A session-initiate without JMI (older clients): it rings like a proposal. */
+  _onDirectInitiate(iq, jingle, from, sid) {
+    const xml = Strophe.serialize(jingle);
+    let sdp;
+    try {
+      sdp = this._sdp.jingleToSdp(xml, { type: 'offer' });
+    } catch (e) {
+      this._reply(iq, { condition: 'bad-request', type: 'modify' });
+      return;
+    }
+    this._reply(iq);
+    if (this.busy) {
+      const call = new Call(this, { sid, peer: from, direction: 'incoming', media: {} });
+      call._terminate('busy');
+      return;
+    }
+    const media = { audio: /^m=audio /m.test(sdp), video: /^m=video /m.test(sdp) };
+    const call = new Call(this, { sid, peer: from, direction: 'incoming', media });
+    call._offer = xml;
+    call._sessionSeen = true;
+    this.calls.set(sid, call);
+    this.dispatchEvent(new CustomEvent('incoming', { detail: call }));
+  }
+}
