@@ -58,8 +58,6 @@ pub use jingle::{Action, Jingle, JingleError, Reason, ReasonCondition};
 pub use model::*;
 pub use sdp::SdpError;
 
-use minidom::Element;
-
 /// Any error of this crate.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -121,24 +119,74 @@ pub struct ToSdp {
     pub from: Option<Role>,
 }
 
+fn write_jingle(session: &Session, opts: &ToJingle) -> String {
+    use jingle::{Writer, NS_JINGLE};
+    let mut w = Writer::with_capacity(1024 + 1536 * session.contents.len());
+    // the envelope borrows the session: no clone of the model
+    w.start("jingle", NS_JINGLE);
+    w.attr("action", opts.action.as_str());
+    w.attr("sid", &opts.sid);
+    if let Some(i) = &opts.initiator {
+        w.attr("initiator", i);
+    }
+    if let Some(r) = &opts.responder {
+        w.attr("responder", r);
+    }
+    jingle::xep0166::write_body(&mut w, session, opts.action, opts.sdp_from, opts.creator);
+    if let Some(r) = &opts.reason {
+        jingle::xep0166::write_reason(&mut w, r);
+    }
+    w.finish()
+}
+
 impl Session {
-    /// Builds a `<jingle>` element for this session.
-    pub fn to_jingle(&self, opts: &ToJingle) -> Element {
-        Jingle {
-            action: opts.action,
-            sid: opts.sid.clone(),
-            initiator: opts.initiator.clone(),
-            responder: opts.responder.clone(),
-            creator: opts.creator,
-            reason: opts.reason.clone(),
-            session: self.clone(),
-        }
-        .to_element(opts.sdp_from)
+    /// Serializes a `<jingle xmlns='urn:xmpp:jingle:1'>` element for this session.
+    pub fn to_jingle_xml(&self, opts: &ToJingle) -> String {
+        write_jingle(self, opts)
     }
 
-    /// Reads the contents of a `<jingle>` element (or an `<iq>` holding one).
-    pub fn from_jingle(e: &Element, opts: &ToSdp) -> Result<Session, JingleError> {
-        Ok(Jingle::from_element(e, opts.from, opts.sdp_type)?.session)
+    /// Reads the contents of XML text holding a `<jingle>` element (or an `<iq>` holding one).
+    pub fn from_jingle_xml(xml: &str, opts: &ToSdp) -> Result<Session, JingleError> {
+        Ok(Jingle::parse(xml, opts.from, opts.sdp_type)?.session)
+    }
+}
+
+/// `minidom` adapters for the component (native builds only): they go through
+/// the text form, so prefer the string API where the text is at hand.
+#[cfg(not(target_arch = "wasm32"))]
+mod minidom_adapters {
+    use super::*;
+
+    impl Session {
+        /// Builds a `<jingle>` element for this session (via [`Session::to_jingle_xml`]).
+        pub fn to_jingle(&self, opts: &ToJingle) -> minidom::Element {
+            self.to_jingle_xml(opts)
+                .parse()
+                .unwrap_or_else(|_| minidom::Element::bare("jingle", jingle::NS_JINGLE))
+        }
+
+        /// Reads the contents of a `<jingle>` element (or an `<iq>` holding one).
+        pub fn from_jingle(e: &minidom::Element, opts: &ToSdp) -> Result<Session, JingleError> {
+            Session::from_jingle_xml(&String::from(e), opts)
+        }
+    }
+
+    impl Jingle {
+        /// Builds the `<jingle>` element (via [`Jingle::to_xml`]).
+        pub fn to_element(&self, sdp_from: Role) -> minidom::Element {
+            self.to_xml(sdp_from)
+                .parse()
+                .unwrap_or_else(|_| minidom::Element::bare("jingle", jingle::NS_JINGLE))
+        }
+
+        /// Reads a `<jingle>` element (or an `<iq>` holding one).
+        pub fn from_element(
+            e: &minidom::Element,
+            from: Option<Role>,
+            sdp_type: SdpType,
+        ) -> Result<Jingle, JingleError> {
+            Jingle::parse(&String::from(e), from, sdp_type)
+        }
     }
 }
 
@@ -157,13 +205,12 @@ pub fn sdp_to_jingle(sdp: &str, opts: &ToJingle) -> Result<String, Error> {
     } else {
         Session::parse_sdp(sdp)?
     };
-    Ok(String::from(&session.to_jingle(opts)))
+    Ok(write_jingle(&session, opts))
 }
 
 /// Translates a `<jingle>` element (or an `<iq>` holding one) into SDP text.
 pub fn jingle_to_sdp(xml: &str, opts: &ToSdp) -> Result<String, Error> {
-    let root = jingle::parse_xml(xml)?;
-    Ok(Session::from_jingle(&root, opts)?.to_sdp())
+    Ok(Session::from_jingle_xml(xml, opts)?.to_sdp())
 }
 
 /// One trickled candidate read from a `transport-info`.
@@ -215,14 +262,13 @@ pub fn candidate_to_transport_info(
         action: Action::TransportInfo,
         ..opts.clone()
     };
-    Ok(String::from(&session.to_jingle(&opts)))
+    Ok(write_jingle(&session, &opts))
 }
 
 /// Reads the candidates of a `transport-info` (one entry per candidate, plus
 /// one with an empty `candidate` per `<gathering-complete/>`).
 pub fn transport_info_to_candidates(xml: &str) -> Result<Vec<TrickleCandidate>, Error> {
-    let root = jingle::parse_xml(xml)?;
-    let session = Session::from_jingle(&root, &ToSdp::default())?;
+    let session = Session::from_jingle_xml(xml, &ToSdp::default())?;
     let mut out = Vec::new();
     for c in session.contents {
         for cand in &c.ice.candidates {

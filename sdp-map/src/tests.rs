@@ -1,6 +1,6 @@
 //! Table-driven unit tests for the interop quirks (DESIGN.md §3).
 
-use crate::jingle::{parse_xml, Action, ReasonCondition};
+use crate::jingle::{Action, ReasonCondition};
 use crate::*;
 
 const HEAD: &str = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n";
@@ -15,9 +15,9 @@ fn via_jingle(s: &Session, from: Role) -> (String, Session) {
         sdp_from: from,
         ..ToJingle::default()
     };
-    let xml = String::from(&s.to_jingle(&opts));
-    let back = Session::from_jingle(
-        &parse_xml(&xml).expect("xml"),
+    let xml = s.to_jingle_xml(&opts);
+    let back = Session::from_jingle_xml(
+        &xml,
         &ToSdp {
             sdp_type: SdpType::Offer,
             from: Some(from),
@@ -222,8 +222,7 @@ fn session_terminate_reasons() {
                 ..ToJingle::default()
             };
             let xml = sdp_to_jingle("", &opts).expect("terminate");
-            let j = Jingle::from_element(&parse_xml(&xml).expect("xml"), None, SdpType::Offer)
-                .expect("read");
+            let j = Jingle::parse(&xml, None, SdpType::Offer).expect("read");
             assert_eq!(j.action, Action::SessionTerminate);
             assert_eq!(j.reason, opts.reason, "{xml}");
         }
@@ -239,9 +238,8 @@ fn actions_carry_the_right_parts() {
             sid: "s".into(),
             ..ToJingle::default()
         };
-        let xml = String::from(&s.to_jingle(&opts));
-        let j = Jingle::from_element(&parse_xml(&xml).expect("xml"), None, SdpType::Answer)
-            .expect("read");
+        let xml = s.to_jingle_xml(&opts);
+        let j = Jingle::parse(&xml, None, SdpType::Answer).expect("read");
         assert_eq!(j.action, action);
         let has_desc = xml.contains("<description");
         let has_cand = xml.contains("<candidate");
@@ -304,4 +302,19 @@ fn jingle_errors_name_the_element() {
         let e = jingle_to_sdp(xml, &ToSdp::default()).expect_err(xml).to_string();
         assert!(e.contains(needle), "{xml}: {e}");
     }
+}
+
+#[test]
+fn minidom_adapters_agree_with_the_string_api() {
+    let s = sdp("m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=rtpmap:111 opus/48000/2\r\na=fmtp:111 minptime=10;useinbandfec=1\r\na=ice-ufrag:u\r\na=ice-pwd:p\r\na=fingerprint:sha-256 AA\r\na=setup:actpass\r\na=ssrc:1 cname:a&b<c>'\"\r\n");
+    let opts = ToJingle {
+        sid: "s".into(),
+        ..ToJingle::default()
+    };
+    let el = s.to_jingle(&opts);
+    assert_eq!(el.attr("sid"), Some("s"));
+    let back = Session::from_jingle(&el, &ToSdp::default()).expect("adapter");
+    let direct = Session::from_jingle_xml(&s.to_jingle_xml(&opts), &ToSdp::default()).expect("xml");
+    assert_eq!(back, direct);
+    assert_eq!(back.contents[0].sources, s.contents[0].sources);
 }

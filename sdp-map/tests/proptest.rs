@@ -386,9 +386,8 @@ proptest! {
     fn jingle_round_trip(s in session(true), responder in any::<bool>()) {
         let from = if responder { Role::Responder } else { Role::Initiator };
         let opts = ToJingle { sid: "s1".into(), sdp_from: from, ..ToJingle::default() };
-        let xml = String::from(&s.to_jingle(&opts));
-        let root = jingle::parse_xml(&xml).map_err(|e| TestCaseError::fail(format!("{e}\n{xml}")))?;
-        let back = Session::from_jingle(&root, &ToSdp { sdp_type: SdpType::Offer, from: Some(from) })
+        let xml = s.to_jingle_xml(&opts);
+        let back = Session::from_jingle_xml(&xml, &ToSdp { sdp_type: SdpType::Offer, from: Some(from) })
             .map_err(|e| TestCaseError::fail(format!("{e}\n{xml}")))?;
         prop_assert_eq!(back, Session { origin: None, ..s });
     }

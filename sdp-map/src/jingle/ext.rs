@@ -1,8 +1,6 @@
 //! This crate's own namespace ([`super::NS_SDP`]) for SDP items that no XEP carries.
 
-use minidom::Element;
-
-use super::{el, flag, opt_text, req_token, set, text, JingleError, NS_SDP};
+use super::{flag, opt_text, req_token, text, Element, JingleError, Writer, NS_SDP};
 use crate::model::{Content, Media, Rid, Session};
 
 fn default_protocol(c: &Content) -> (&'static str, &'static [&'static str]) {
@@ -14,62 +12,67 @@ fn default_protocol(c: &Content) -> (&'static str, &'static [&'static str]) {
 
 /// Writes `<media xmlns='urn:xmpp:jingle-focus:sdp:0'>` when the content has
 /// anything that the XEPs do not carry; `None` otherwise.
-pub fn write_media(c: &Content) -> Option<Element> {
-    let mut e = el("media", NS_SDP);
-    let mut any = false;
+pub fn write_media(w: &mut Writer, c: &Content) {
     let (proto, formats) = default_protocol(c);
-    if c.protocol != proto {
-        set(&mut e, "protocol", c.protocol.as_str());
-        any = true;
-    }
-    if c.formats
+    let proto_differs = c.protocol != proto;
+    let formats_differ = c
+        .formats
         .iter()
         .map(String::as_str)
-        .ne(formats.iter().copied())
-    {
-        set(&mut e, "formats", c.formats.join(" "));
-        any = true;
-    }
-    for (on, name) in [
+        .ne(formats.iter().copied());
+    let flags = [
         (c.extmap_allow_mixed && !c.is_rtp(), "extmap-allow-mixed"),
         (c.rejected, "rejected"),
         (c.bundle_only, "bundle-only"),
         (c.rtcp_mux_only, "rtcp-mux-only"),
-    ] {
+    ];
+    let any = proto_differs
+        || formats_differ
+        || flags.iter().any(|(on, _)| *on)
+        || !c.ice.options.is_empty()
+        || c.simulcast.is_some()
+        || !c.rids.is_empty()
+        || !c.extra.is_empty();
+    if !any {
+        return;
+    }
+    w.start("media", NS_SDP);
+    if proto_differs {
+        w.attr("protocol", &c.protocol);
+    }
+    if formats_differ {
+        w.attr("formats", &c.formats.join(" "));
+    }
+    for (on, name) in flags {
         if on {
-            set(&mut e, name, "true");
-            any = true;
+            w.attr(name, "true");
         }
     }
     if !c.ice.options.is_empty() {
-        set(&mut e, "ice-options", c.ice.options.join(" "));
-        any = true;
+        w.attr("ice-options", &c.ice.options.join(" "));
     }
     if let Some(s) = &c.simulcast {
-        set(&mut e, "simulcast", s.as_str());
-        any = true;
+        w.attr("simulcast", s);
     }
     for r in &c.rids {
-        let mut re = el("rid", NS_SDP);
-        set(&mut re, "id", r.id.as_str());
-        set(&mut re, "direction", r.direction.as_str());
+        w.start("rid", NS_SDP);
+        w.attr("id", &r.id);
+        w.attr("direction", &r.direction);
         if let Some(x) = &r.restrictions {
-            set(&mut re, "restrictions", x.as_str());
+            w.attr("restrictions", x);
         }
-        e.append_child(re);
-        any = true;
+        w.end();
     }
     for x in &c.extra {
-        let mut a = el("attribute", NS_SDP);
-        a.append_text(x.as_str());
-        e.append_child(a);
-        any = true;
+        w.start("attribute", NS_SDP);
+        w.text(x);
+        w.end();
     }
-    any.then_some(e)
+    w.end();
 }
 
 /// Reads `<media>` into `c`.
-pub fn read_media(e: &Element, c: &mut Content) -> Result<(), JingleError> {
+pub fn read_media(e: &Element<'_>, c: &mut Content) -> Result<(), JingleError> {
     const E: &str = "media";
     if let Some(p) = e.attr("protocol") {
         c.protocol = req_token(e, E, "protocol")?.to_string();
@@ -91,12 +94,12 @@ pub fn read_media(e: &Element, c: &mut Content) -> Result<(), JingleError> {
     for child in e.children() {
         if child.is("rid", NS_SDP) {
             c.rids.push(Rid {
-                id: req_token(child, "rid", "id")?.to_string(),
-                direction: req_token(child, "rid", "direction")?.to_string(),
-                restrictions: opt_text(child, "rid", "restrictions")?.map(str::to_string),
+                id: req_token(&child, "rid", "id")?.to_string(),
+                direction: req_token(&child, "rid", "direction")?.to_string(),
+                restrictions: opt_text(&child, "rid", "restrictions")?.map(str::to_string),
             });
         } else if child.is("attribute", NS_SDP) {
-            c.extra.push(text(child, "attribute")?);
+            c.extra.push(text(&child, "attribute")?);
         }
     }
     Ok(())
@@ -104,27 +107,27 @@ pub fn read_media(e: &Element, c: &mut Content) -> Result<(), JingleError> {
 
 /// Writes `<session xmlns='urn:xmpp:jingle-focus:sdp:0' msid-semantic=...>` with
 /// unknown session-level attributes; `None` when there is nothing to carry.
-pub fn write_session(s: &Session) -> Option<Element> {
+pub fn write_session(w: &mut Writer, s: &Session) {
     if s.msid_semantic.is_none() && s.extra.is_empty() {
-        return None;
+        return;
     }
-    let mut e = el("session", NS_SDP);
+    w.start("session", NS_SDP);
     if let Some(m) = &s.msid_semantic {
-        set(&mut e, "msid-semantic", m.as_str());
+        w.attr("msid-semantic", m);
     }
     for x in &s.extra {
-        let mut a = el("attribute", NS_SDP);
-        a.append_text(x.as_str());
-        e.append_child(a);
+        w.start("attribute", NS_SDP);
+        w.text(x);
+        w.end();
     }
-    Some(e)
+    w.end();
 }
 
 /// Reads `<session>` into `s`.
-pub fn read_session(e: &Element, s: &mut Session) -> Result<(), JingleError> {
+pub fn read_session(e: &Element<'_>, s: &mut Session) -> Result<(), JingleError> {
     s.msid_semantic = opt_text(e, "session", "msid-semantic")?.map(str::to_string);
     for child in e.children().filter(|c| c.is("attribute", NS_SDP)) {
-        s.extra.push(text(child, "attribute")?);
+        s.extra.push(text(&child, "attribute")?);
     }
     Ok(())
 }

@@ -1,10 +1,8 @@
 //! XEP-0166: Jingle — the `<jingle>` envelope, actions, contents and reasons.
 
-use minidom::Element;
-
 use super::{
-    el, ext, find_jingle, opt_text, req_token, set, text, xep0167, xep0176, xep0338, JingleError,
-    NS_DATACHANNEL, NS_ICE_UDP, NS_JINGLE, NS_RTP, NS_SDP,
+    ext, find_jingle, opt_text, req_token, text, xep0167, xep0176, xep0338, Element, JingleError,
+    Writer, NS_DATACHANNEL, NS_ICE_UDP, NS_JINGLE, NS_RTP, NS_SDP,
 };
 use crate::model::{Content, Direction, Media, Role, SdpType, Senders, Session};
 
@@ -181,51 +179,44 @@ fn role_str(r: Role) -> &'static str {
 impl Jingle {
     /// Builds the `<jingle xmlns='urn:xmpp:jingle:1'>` element. `sdp_from` is the
     /// party whose SDP the session came from (decides `senders`).
-    pub fn to_element(&self, sdp_from: Role) -> Element {
-        let mut j = el("jingle", NS_JINGLE);
-        set(&mut j, "action", self.action.as_str());
-        set(&mut j, "sid", self.sid.as_str());
+    pub fn to_xml(&self, sdp_from: Role) -> String {
+        let mut w = Writer::with_capacity(1024 + 1536 * self.session.contents.len());
+        self.write(&mut w, sdp_from);
+        w.finish()
+    }
+
+    /// Writes the `<jingle>` element into `w`.
+    pub fn write(&self, w: &mut Writer, sdp_from: Role) {
+        w.start("jingle", NS_JINGLE);
+        w.attr("action", self.action.as_str());
+        w.attr("sid", &self.sid);
         if let Some(i) = &self.initiator {
-            set(&mut j, "initiator", i.as_str());
+            w.attr("initiator", i);
         }
         if let Some(r) = &self.responder {
-            set(&mut j, "responder", r.as_str());
+            w.attr("responder", r);
         }
-        let parts = self.action.parts();
-        if parts != Parts::Nothing {
-            for c in &self.session.contents {
-                j.append_child(write_content(c, parts, sdp_from, self.creator));
-            }
-        }
-        if parts == Parts::Full {
-            for g in &self.session.groups {
-                j.append_child(xep0338::write(g));
-            }
-            if let Some(s) = ext::write_session(&self.session) {
-                j.append_child(s);
-            }
-        }
+        write_body(w, &self.session, self.action, sdp_from, self.creator);
         if let Some(r) = &self.reason {
-            let mut re = el("reason", NS_JINGLE);
-            re.append_child(el(r.condition.as_str(), NS_JINGLE));
-            if let Some(t) = &r.text {
-                let mut te = el("text", NS_JINGLE);
-                te.append_text(t.as_str());
-                re.append_child(te);
-            }
-            j.append_child(re);
+            write_reason(w, r);
         }
-        j
+        w.end();
+    }
+
+    /// Parses XML text holding a `<jingle>` element (or an `<iq>` holding one).
+    pub fn parse(xml: &str, from: Option<Role>, sdp_type: SdpType) -> Result<Jingle, JingleError> {
+        let doc = super::parse_xml(xml)?;
+        Jingle::read(&doc.root(), from, sdp_type)
     }
 
     /// Reads a `<jingle>` element (or an `<iq>` holding one). `from` is the
     /// party that wrote it (`None`: the usual sender of the action).
-    pub fn from_element(
-        root: &Element,
+    pub fn read(
+        root: &Element<'_>,
         from: Option<Role>,
         sdp_type: SdpType,
     ) -> Result<Jingle, JingleError> {
-        let j = find_jingle(root)?;
+        let j = &find_jingle(root)?;
         let action_s = j.attr("action").ok_or(JingleError::MissingAttribute {
             element: "jingle",
             attribute: "action",
@@ -238,6 +229,7 @@ impl Jingle {
         let mut creator = Role::Initiator;
         let mut reason = None;
         for child in j.children() {
+            let child = &child;
             if child.is("content", NS_JINGLE) {
                 if child.attr("creator") == Some("responder") {
                     creator = Role::Responder;
@@ -263,12 +255,40 @@ impl Jingle {
     }
 }
 
-fn read_reason(e: &Element) -> Result<Option<Reason>, JingleError> {
+/// Writes the contents and groups that `action` carries.
+pub(crate) fn write_body(w: &mut Writer, s: &Session, action: Action, from: Role, creator: Role) {
+    let parts = action.parts();
+    if parts != Parts::Nothing {
+        for c in &s.contents {
+            write_content(w, c, parts, from, creator);
+        }
+    }
+    if parts == Parts::Full {
+        for g in &s.groups {
+            xep0338::write(w, g);
+        }
+        ext::write_session(w, s);
+    }
+}
+
+/// Writes `<reason>`.
+pub(crate) fn write_reason(w: &mut Writer, r: &Reason) {
+    w.start("reason", NS_JINGLE);
+    w.empty(r.condition.as_str(), NS_JINGLE);
+    if let Some(t) = &r.text {
+        w.start("text", NS_JINGLE);
+        w.text(t);
+        w.end();
+    }
+    w.end();
+}
+
+fn read_reason(e: &Element<'_>) -> Result<Option<Reason>, JingleError> {
     let mut condition = None;
     let mut txt = None;
     for c in e.children() {
         if c.is("text", NS_JINGLE) {
-            txt = Some(text(c, "text")?);
+            txt = Some(text(&c, "text")?);
         } else if let Some(rc) = ReasonCondition::from_token(c.name()) {
             condition = Some(rc);
         }
@@ -279,13 +299,12 @@ fn read_reason(e: &Element) -> Result<Option<Reason>, JingleError> {
     }))
 }
 
-pub(crate) fn write_content(c: &Content, parts: Parts, from: Role, creator: Role) -> Element {
-    let mut e = el("content", NS_JINGLE);
-    set(&mut e, "creator", role_str(creator));
-    set(&mut e, "name", c.mid.as_str());
+pub(crate) fn write_content(w: &mut Writer, c: &Content, parts: Parts, from: Role, creator: Role) {
+    w.start("content", NS_JINGLE);
+    w.attr("creator", role_str(creator));
+    w.attr("name", &c.mid);
     if matches!(parts, Parts::Full | Parts::Senders) {
-        set(
-            &mut e,
+        w.attr(
             "senders",
             Senders::from_direction(c.direction, from).as_str(),
         );
@@ -293,28 +312,22 @@ pub(crate) fn write_content(c: &Content, parts: Parts, from: Role, creator: Role
     match parts {
         Parts::Full => {
             if c.media == Some(Media::Application) {
-                e.append_child(el("description", NS_DATACHANNEL));
+                w.empty("description", NS_DATACHANNEL);
             } else {
-                e.append_child(xep0167::write(c, from));
+                xep0167::write(w, c, from);
             }
-            e.append_child(xep0176::write(c, true));
-            if let Some(x) = ext::write_media(c) {
-                e.append_child(x);
-            }
+            xep0176::write(w, c, true);
+            ext::write_media(w, c);
         }
-        Parts::Transport => {
-            e.append_child(xep0176::write(c, true));
-        }
-        Parts::Candidates => {
-            e.append_child(xep0176::write(c, false));
-        }
+        Parts::Transport => xep0176::write(w, c, true),
+        Parts::Candidates => xep0176::write(w, c, false),
         Parts::Senders | Parts::Name | Parts::Nothing => {}
     }
-    e
+    w.end();
 }
 
 pub(crate) fn read_content(
-    e: &Element,
+    e: &Element<'_>,
     from: Role,
     sdp_type: SdpType,
 ) -> Result<Content, JingleError> {
@@ -330,6 +343,7 @@ pub(crate) fn read_content(
     }
     let mut ext_media = None;
     for child in e.children() {
+        let child = &child;
         if child.is("description", NS_RTP) {
             xep0167::read(child, &mut c, from)?;
         } else if child.is("description", NS_DATACHANNEL) {
@@ -337,7 +351,7 @@ pub(crate) fn read_content(
         } else if child.is("transport", NS_ICE_UDP) {
             xep0176::read(child, &mut c, sdp_type)?;
         } else if child.is("media", NS_SDP) {
-            ext_media = Some(child);
+            ext_media = Some(*child);
         }
     }
     // defaults that ext::read_media may override
@@ -350,7 +364,7 @@ pub(crate) fn read_content(
         None => {}
     }
     if let Some(x) = ext_media {
-        ext::read_media(x, &mut c)?;
+        ext::read_media(&x, &mut c)?;
     }
     super::xep0343::finish(&mut c);
     Ok(c)

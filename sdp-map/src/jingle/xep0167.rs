@@ -1,86 +1,83 @@
 //! XEP-0167: Jingle RTP Sessions — `<description>`, `<payload-type>`,
 //! `<parameter>`, `<bandwidth>`, `<rtcp-mux/>` (and StanzaJS's `<rtcp-reduced-size/>`).
 
-use minidom::Element;
-
 use super::{
-    el, opt_num, opt_text, req_num, req_token, set, text, xep0293, xep0294, xep0339, JingleError,
-    NS_HDREXT, NS_MSID, NS_RTCP_FB, NS_RTP, NS_SSMA,
+    opt_num, opt_text, req_num, req_token, text, xep0293, xep0294, xep0339, Element, JingleError,
+    Writer, NS_HDREXT, NS_MSID, NS_RTCP_FB, NS_RTP, NS_SSMA,
 };
 use crate::model::{Bandwidth, Codec, Content, Media, Role};
 
 /// Writes the RTP `<description>` of a content.
-pub fn write(c: &Content, from: Role) -> Element {
-    let mut d = el("description", NS_RTP);
-    set(
-        &mut d,
+pub fn write(w: &mut Writer, c: &Content, from: Role) {
+    w.start("description", NS_RTP);
+    w.attr(
         "media",
         c.media.as_ref().map(Media::as_str).unwrap_or("audio"),
     );
     for codec in &c.codecs {
-        d.append_child(write_payload_type(codec));
+        write_payload_type(w, codec);
     }
     for fb in &c.rtcp_fb_all {
-        d.append_child(xep0293::write(fb));
+        xep0293::write(w, fb);
     }
     for h in &c.hdrexts {
-        d.append_child(xep0294::write(h, from));
+        xep0294::write(w, h, from);
     }
     if c.extmap_allow_mixed {
-        d.append_child(el("extmap-allow-mixed", NS_HDREXT));
+        w.empty("extmap-allow-mixed", NS_HDREXT);
     }
     for s in &c.sources {
-        d.append_child(xep0339::write_source(s));
+        xep0339::write_source(w, s);
     }
     for g in &c.ssrc_groups {
-        d.append_child(xep0339::write_group(g));
+        xep0339::write_group(w, g);
     }
     for m in &c.msids {
-        d.append_child(xep0339::write_msid(m));
+        xep0339::write_msid(w, m);
     }
     if c.rtcp_mux {
-        d.append_child(el("rtcp-mux", NS_RTP));
+        w.empty("rtcp-mux", NS_RTP);
     }
     if c.rtcp_rsize {
-        d.append_child(el("rtcp-reduced-size", NS_RTP));
+        w.empty("rtcp-reduced-size", NS_RTP);
     }
     for b in &c.bandwidths {
-        let mut be = el("bandwidth", NS_RTP);
-        set(&mut be, "type", b.kind.as_str());
-        be.append_text(b.value.to_string());
-        d.append_child(be);
+        w.start("bandwidth", NS_RTP);
+        w.attr("type", &b.kind);
+        w.text_num(b.value);
+        w.end();
     }
-    d
+    w.end();
 }
 
-fn write_payload_type(codec: &Codec) -> Element {
-    let mut p = el("payload-type", NS_RTP);
-    set(&mut p, "id", codec.pt.to_string());
+fn write_payload_type(w: &mut Writer, codec: &Codec) {
+    w.start("payload-type", NS_RTP);
+    w.attr_num("id", codec.pt);
     if codec.rtpmap {
-        set(&mut p, "name", codec.name.as_str());
-        set(&mut p, "clockrate", codec.clockrate.to_string());
+        w.attr("name", &codec.name);
+        w.attr_num("clockrate", codec.clockrate);
         if let Some(ch) = codec.channels {
-            set(&mut p, "channels", ch.to_string());
+            w.attr_num("channels", ch);
         }
     }
     for (k, v) in &codec.params {
-        let mut pe = el("parameter", NS_RTP);
-        set(&mut pe, "name", k.as_str());
-        set(&mut pe, "value", v.as_str());
-        p.append_child(pe);
+        w.start("parameter", NS_RTP);
+        w.attr("name", k);
+        w.attr("value", v);
+        w.end();
     }
     for fb in &codec.rtcp_fb {
-        p.append_child(xep0293::write(fb));
+        xep0293::write(w, fb);
     }
-    p
+    w.end();
 }
 
 /// Reads an RTP `<description>` into `c`.
-pub fn read(d: &Element, c: &mut Content, from: Role) -> Result<(), JingleError> {
+pub fn read(d: &Element<'_>, c: &mut Content, from: Role) -> Result<(), JingleError> {
     c.media = Some(Media::from_token(req_token(d, "description", "media")?));
     for child in d.children() {
-        let ns = child.ns();
-        match (child.name(), ns.as_str()) {
+        let child = &child;
+        match (child.name(), child.ns()) {
             ("payload-type", NS_RTP) => c.codecs.push(read_payload_type(child)?),
             ("rtcp-fb" | "rtcp-fb-trr-int", NS_RTCP_FB) => {
                 c.rtcp_fb_all.push(xep0293::read(child)?)
@@ -104,7 +101,7 @@ pub fn read(d: &Element, c: &mut Content, from: Role) -> Result<(), JingleError>
     Ok(())
 }
 
-fn read_payload_type(p: &Element) -> Result<Codec, JingleError> {
+fn read_payload_type(p: &Element<'_>) -> Result<Codec, JingleError> {
     let mut codec = Codec {
         pt: req_num(p, "payload-type", "id")?,
         ..Codec::default()
@@ -119,6 +116,7 @@ fn read_payload_type(p: &Element) -> Result<Codec, JingleError> {
         codec.channels = opt_num(p, "payload-type", "channels")?;
     }
     for child in p.children() {
+        let child = &child;
         if child.is("parameter", NS_RTP) {
             let k = opt_text(child, "parameter", "name")?.unwrap_or("");
             let v = opt_text(child, "parameter", "value")?.unwrap_or("");

@@ -8,79 +8,75 @@
 //! `network-cost` and `ufrag` (SDP candidate extensions) are written as extra
 //! attributes so that trickled candidates survive a round trip.
 
-use minidom::Element;
-
 use super::{
-    el, opt_num, opt_token, req_num, req_token, set, xep0320, xep0343, JingleError, NS_DTLS,
-    NS_DTLS_SCTP, NS_ICE_UDP,
+    opt_num, opt_token, req_num, req_token, xep0320, xep0343, Element, JingleError, Writer,
+    NS_DTLS, NS_DTLS_SCTP, NS_ICE_UDP,
 };
 use crate::model::{Candidate, Content, SdpType};
 
 /// Writes the transport; `full` adds the fingerprints and `<sctpmap>`.
-pub fn write(c: &Content, full: bool) -> Element {
-    let mut t = el("transport", NS_ICE_UDP);
+pub fn write(w: &mut Writer, c: &Content, full: bool) {
+    w.start("transport", NS_ICE_UDP);
     if let Some(u) = &c.ice.ufrag {
-        set(&mut t, "ufrag", u.as_str());
+        w.attr("ufrag", u);
     }
     if let Some(p) = &c.ice.pwd {
-        set(&mut t, "pwd", p.as_str());
+        w.attr("pwd", p);
     }
     if full {
         for f in &c.dtls.fingerprints {
-            t.append_child(xep0320::write(f, c.dtls.setup.as_deref()));
+            xep0320::write(w, f, c.dtls.setup.as_deref());
         }
-        if let Some(s) = xep0343::write(c) {
-            t.append_child(s);
-        }
+        xep0343::write(w, c);
     }
     for cand in &c.ice.candidates {
-        t.append_child(write_candidate(cand));
+        write_candidate(w, cand);
     }
     if c.ice.end_of_candidates {
-        t.append_child(el("gathering-complete", NS_ICE_UDP));
+        w.empty("gathering-complete", NS_ICE_UDP);
     }
-    t
+    w.end();
 }
 
 /// Writes one `<candidate/>`.
-pub fn write_candidate(c: &Candidate) -> Element {
-    let mut e = el("candidate", NS_ICE_UDP);
-    set(&mut e, "component", c.component.to_string());
-    set(&mut e, "foundation", c.foundation.as_str());
+pub fn write_candidate(w: &mut Writer, c: &Candidate) {
+    w.start("candidate", NS_ICE_UDP);
+    w.attr_num("component", c.component);
+    w.attr("foundation", &c.foundation);
     if let Some(g) = c.generation {
-        set(&mut e, "generation", g.to_string());
+        w.attr_num("generation", g);
     }
     if let Some(id) = &c.id {
-        set(&mut e, "id", id.as_str());
+        w.attr("id", id);
     }
-    set(&mut e, "ip", c.ip.as_str());
+    w.attr("ip", &c.ip);
     if let Some(n) = c.network {
-        set(&mut e, "network", n.to_string());
+        w.attr_num("network", n);
     }
-    set(&mut e, "port", c.port.to_string());
-    set(&mut e, "priority", c.priority.to_string());
-    set(&mut e, "protocol", c.protocol.as_str());
+    w.attr_num("port", c.port);
+    w.attr_num("priority", c.priority);
+    w.attr("protocol", &c.protocol);
     if let Some(a) = &c.rel_addr {
-        set(&mut e, "rel-addr", a.as_str());
+        w.attr("rel-addr", a);
     }
     if let Some(p) = c.rel_port {
-        set(&mut e, "rel-port", p.to_string());
+        w.attr_num("rel-port", p);
     }
     if let Some(t) = &c.tcptype {
-        set(&mut e, "tcptype", t.as_str());
+        w.attr("tcptype", t);
     }
-    set(&mut e, "type", c.kind.as_str());
+    w.attr("type", &c.kind);
     if let Some(n) = c.network_cost {
-        set(&mut e, "network-cost", n.to_string());
+        w.attr_num("network-cost", n);
     }
     if let Some(u) = &c.ufrag {
-        set(&mut e, "ufrag", u.as_str());
+        w.attr("ufrag", u);
     }
-    e
+    w.end();
 }
 
 /// Reads one `<candidate/>`.
-pub fn read_candidate(e: &Element) -> Result<Candidate, JingleError> {
+pub fn read_candidate(e: &Element<'_>) -> Result<Candidate, JingleError> {
     const E: &str = "candidate";
     Ok(Candidate {
         foundation: req_token(e, E, "foundation")?.to_string(),
@@ -103,22 +99,22 @@ pub fn read_candidate(e: &Element) -> Result<Candidate, JingleError> {
 
 /// Reads a `<transport>` into `c`. A fingerprint without `setup` gets the
 /// default for `sdp_type` (`actpass` in offers, `active` in answers).
-pub fn read(t: &Element, c: &mut Content, sdp_type: SdpType) -> Result<(), JingleError> {
+pub fn read(t: &Element<'_>, c: &mut Content, sdp_type: SdpType) -> Result<(), JingleError> {
     c.ice.ufrag = opt_token(t, "transport", "ufrag")?.map(str::to_string);
     c.ice.pwd = opt_token(t, "transport", "pwd")?.map(str::to_string);
     for child in t.children() {
         if child.is("candidate", NS_ICE_UDP) {
-            c.ice.candidates.push(read_candidate(child)?);
+            c.ice.candidates.push(read_candidate(&child)?);
         } else if child.is("gathering-complete", NS_ICE_UDP) {
             c.ice.end_of_candidates = true;
         } else if child.is("fingerprint", NS_DTLS) {
-            let (f, setup) = xep0320::read(child)?;
+            let (f, setup) = xep0320::read(&child)?;
             c.dtls.fingerprints.push(f);
             if setup.is_some() {
                 c.dtls.setup = setup;
             }
         } else if child.is("sctpmap", NS_DTLS_SCTP) {
-            xep0343::read(child, c)?;
+            xep0343::read(&child, c)?;
         }
     }
     if !c.dtls.fingerprints.is_empty() && c.dtls.setup.is_none() {

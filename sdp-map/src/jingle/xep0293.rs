@@ -1,31 +1,28 @@
 //! XEP-0293: Jingle RTP Feedback Negotiation — `<rtcp-fb/>`, `<rtcp-fb-trr-int/>`.
 
-use minidom::Element;
-
-use super::{el, opt_text, req_token, set, JingleError, NS_RTCP_FB};
+use super::{opt_text, req_token, Element, JingleError, Writer, NS_RTCP_FB};
 use crate::model::RtcpFb;
 
 /// Writes one feedback element (`trr-int` gets its own element).
-pub fn write(fb: &RtcpFb) -> Element {
+pub fn write(w: &mut Writer, fb: &RtcpFb) {
     match (fb.kind.as_str(), &fb.subtype) {
         ("trr-int", Some(v)) => {
-            let mut e = el("rtcp-fb-trr-int", NS_RTCP_FB);
-            set(&mut e, "value", v.as_str());
-            e
+            w.start("rtcp-fb-trr-int", NS_RTCP_FB);
+            w.attr("value", v);
         }
         (kind, sub) => {
-            let mut e = el("rtcp-fb", NS_RTCP_FB);
-            set(&mut e, "type", kind);
+            w.start("rtcp-fb", NS_RTCP_FB);
+            w.attr("type", kind);
             if let Some(s) = sub {
-                set(&mut e, "subtype", s.as_str());
+                w.attr("subtype", s);
             }
-            e
         }
     }
+    w.end();
 }
 
 /// Reads `<rtcp-fb/>` or `<rtcp-fb-trr-int/>`.
-pub fn read(e: &Element) -> Result<RtcpFb, JingleError> {
+pub fn read(e: &Element<'_>) -> Result<RtcpFb, JingleError> {
     if e.name() == "rtcp-fb-trr-int" {
         return Ok(RtcpFb {
             kind: "trr-int".into(),

@@ -1,29 +1,27 @@
 //! XEP-0294: Jingle RTP Header Extensions Negotiation — `<rtp-hdrext/>` and
 //! `<extmap-allow-mixed/>` (written by xep0167). `senders` is relative to the initiator.
 
-use minidom::Element;
-
-use super::{el, opt_text, req_num, req_token, set, JingleError, NS_HDREXT};
+use super::{opt_text, req_num, req_token, Element, JingleError, Writer, NS_HDREXT};
 use crate::model::{HeaderExtension, Role, Senders};
 
 /// Writes `<rtp-hdrext id uri [senders]>` with the attributes as one `<parameter>`.
-pub fn write(h: &HeaderExtension, from: Role) -> Element {
-    let mut e = el("rtp-hdrext", NS_HDREXT);
-    set(&mut e, "id", h.id.to_string());
-    set(&mut e, "uri", h.uri.as_str());
+pub fn write(w: &mut Writer, h: &HeaderExtension, from: Role) {
+    w.start("rtp-hdrext", NS_HDREXT);
+    w.attr_num("id", h.id);
+    w.attr("uri", &h.uri);
     if let Some(d) = h.direction {
-        set(&mut e, "senders", Senders::from_direction(d, from).as_str());
+        w.attr("senders", Senders::from_direction(d, from).as_str());
     }
     if let Some(a) = &h.attributes {
-        let mut p = el("parameter", NS_HDREXT);
-        set(&mut p, "name", a.as_str());
-        e.append_child(p);
+        w.start("parameter", NS_HDREXT);
+        w.attr("name", a);
+        w.end();
     }
-    e
+    w.end();
 }
 
 /// Reads `<rtp-hdrext/>`.
-pub fn read(e: &Element, from: Role) -> Result<HeaderExtension, JingleError> {
+pub fn read(e: &Element<'_>, from: Role) -> Result<HeaderExtension, JingleError> {
     let direction = match e.attr("senders") {
         Some(s) => Some(
             Senders::from_token(s)
@@ -34,7 +32,7 @@ pub fn read(e: &Element, from: Role) -> Result<HeaderExtension, JingleError> {
     };
     let mut attributes = None;
     for p in e.children().filter(|c| c.is("parameter", NS_HDREXT)) {
-        attributes = opt_text(p, "parameter", "name")?.map(str::to_string);
+        attributes = opt_text(&p, "parameter", "name")?.map(str::to_string);
     }
     Ok(HeaderExtension {
         id: req_num(e, "rtp-hdrext", "id")?,

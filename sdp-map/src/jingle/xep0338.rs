@@ -1,30 +1,28 @@
 //! XEP-0338: Jingle Grouping Framework — `<group semantics><content name/></group>`.
 
-use minidom::Element;
-
-use super::{el, req_token, set, JingleError, NS_GROUPING};
+use super::{req_token, Element, JingleError, Writer, NS_GROUPING};
 use crate::model::Group;
 
 /// Writes a `<group>`.
-pub fn write(g: &Group) -> Element {
-    let mut e = el("group", NS_GROUPING);
-    set(&mut e, "semantics", g.semantics.as_str());
+pub fn write(w: &mut Writer, g: &Group) {
+    w.start("group", NS_GROUPING);
+    w.attr("semantics", &g.semantics);
     for m in &g.mids {
-        let mut c = el("content", NS_GROUPING);
-        set(&mut c, "name", m.as_str());
-        e.append_child(c);
+        w.start("content", NS_GROUPING);
+        w.attr("name", m);
+        w.end();
     }
-    e
+    w.end();
 }
 
 /// Reads a `<group>`.
-pub fn read(e: &Element) -> Result<Group, JingleError> {
+pub fn read(e: &Element<'_>) -> Result<Group, JingleError> {
     Ok(Group {
         semantics: req_token(e, "group", "semantics")?.to_string(),
         mids: e
             .children()
             .filter(|c| c.is("content", NS_GROUPING))
-            .map(|c| req_token(c, "content", "name").map(str::to_string))
+            .map(|c| req_token(&c, "content", "name").map(str::to_string))
             .collect::<Result<_, _>>()?,
     })
 }

@@ -6,35 +6,35 @@
 //! SCTP port. Which SDP form is written back is decided by the `m=` protocol.
 //! `max-message-size` rides as an extra attribute of `<sctpmap>`.
 
-use minidom::Element;
-
-use super::{el, opt_num, req_num, req_token, set, JingleError, NS_DTLS_SCTP};
+use super::{opt_num, req_num, req_token, Element, JingleError, Writer, NS_DTLS_SCTP};
 use crate::model::{Content, Sctp, SctpMap};
 
 /// Writes `<sctpmap>` when the content has SCTP parameters.
-pub fn write(c: &Content) -> Option<Element> {
-    let sctp = c.sctp.as_ref()?;
+pub fn write(w: &mut Writer, c: &Content) {
+    let Some(sctp) = c.sctp.as_ref() else {
+        return;
+    };
     let (number, protocol, streams) = match (&sctp.sctpmap, sctp.port) {
         (Some(m), _) => (Some(m.number), m.protocol.as_str(), m.streams),
         (None, Some(p)) => (Some(p), "webrtc-datachannel", None),
         (None, None) => (None, "webrtc-datachannel", None),
     };
-    let mut e = el("sctpmap", NS_DTLS_SCTP);
+    w.start("sctpmap", NS_DTLS_SCTP);
     if let Some(n) = number {
-        set(&mut e, "number", n.to_string());
+        w.attr_num("number", n);
     }
-    set(&mut e, "protocol", protocol);
+    w.attr("protocol", protocol);
     if let Some(s) = streams {
-        set(&mut e, "streams", s.to_string());
+        w.attr_num("streams", s);
     }
     if let Some(m) = sctp.max_message_size {
-        set(&mut e, "max-message-size", m.to_string());
+        w.attr_num("max-message-size", m);
     }
-    Some(e)
+    w.end();
 }
 
 /// Reads `<sctpmap>` into `c.sctp` (as legacy sctpmap; see [`finish`]).
-pub fn read(e: &Element, c: &mut Content) -> Result<(), JingleError> {
+pub fn read(e: &Element<'_>, c: &mut Content) -> Result<(), JingleError> {
     let sctp = c.sctp.get_or_insert_with(Sctp::default);
     sctp.max_message_size = opt_num(e, "sctpmap", "max-message-size")?;
     if e.attr("number").is_some() {
