@@ -201,6 +201,7 @@ function onStatus(conn, status, condition, elem) {
       state.jingle = new Jingle(conn, {
         ringTimeoutMs: Number(params.get('ringTimeout')) || 30000,
         rtcConfig: params.get('relay') ? { iceTransportPolicy: 'relay' } : {},
+        contacts: state.contacts,
       });
       state.jingle.addEventListener('incoming', (e) => showCall(e.detail));
       conn.send($pres());

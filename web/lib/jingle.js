@@ -420,11 +420,16 @@ export class Jingle extends EventTarget {
    * @param {boolean} [opts.extdisco=true] ask the server for STUN/TURN (XEP-0215)
    * @param {(c: MediaStreamConstraints) => Promise<MediaStream>} [opts.getUserMedia]
    * @param {boolean} [opts.carbons=true] enable message carbons (XEP-0280)
+   * @param {{isOnline: (jid: string) => boolean}} [opts.contacts] presence (lib/roster.js
+   *   OnlineContacts): calls to a contact it says is offline end at once with 'gone'
+   *   instead of ringing nobody until the timeout (the server would store the proposal)
    */
   constructor(conn, { ringTimeoutMs = 30000, rtcConfig = {}, extdisco = true,
-    getUserMedia = (c) => navigator.mediaDevices.getUserMedia(c), carbons = true } = {}) {
+    getUserMedia = (c) => navigator.mediaDevices.getUserMedia(c), carbons = true,
+    contacts = null } = {}) {
     super();
     this.conn = conn;
+    this.contacts = contacts;
     this.ringTimeoutMs = ringTimeoutMs;
     this.rtcConfig = rtcConfig;
     this.extdisco = extdisco;
@@ -507,6 +512,11 @@ export class Jingle extends EventTarget {
     const call = new Call(this, { sid: randomId(), peer, direction: 'outgoing',
       media: { audio, video } });
     this.calls.set(call.sid, call);
+    if (this.contacts && !this.contacts.isOnline(peer)) {
+      // Ended once the caller has had the chance to add listeners.
+      setTimeout(() => call._end({ condition: 'gone', text: `${peer} is offline` }, 'local'), 0);
+      return call;
+    }
     const msg = $msg({ to: peer, type: 'chat', id: call.sid })
       .c('propose', { xmlns: NS.JMI, id: call.sid });
     if (audio) msg.c('description', { xmlns: NS.RTP, media: 'audio' }).up();
@@ -752,6 +762,10 @@ export class Jingle extends EventTarget {
   /** A session-initiate without JMI (older clients): it rings like a proposal. */
   _onDirectInitiate(iq, jingle, from, sid) {
     const xml = Strophe.serialize(jingle);
+    if (!child(jingle, 'content')) {
+      this._reply(iq, { condition: 'bad-request', type: 'modify' });
+      return;
+    }
     let sdp;
     try {
       sdp = this._sdp.jingleToSdp(xml, { type: 'offer' });

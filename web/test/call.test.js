@@ -5,6 +5,7 @@ import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestbed } from './lib/testbed.js';
 import { launchChromium } from './lib/browser.js';
+import { connectClient, $iq, errorCondition } from './lib/xmpp-client.js';
 
 const DEADLINE = 15000;
 
@@ -171,5 +172,121 @@ test('nobody answers: the call is retracted after the (configured) timeout', asy
   await dialog.waitFor({ state: 'hidden' });
   await alice.context().close();
   await bob.context().close();
+  assert.deepEqual(pageErrors, []);
+});
+
+test('alice hangs up: both sides end', async () => {
+  const alice = await loggedIn('alice');
+  const bob = await loggedIn('bob');
+  await connectedCall(alice, bob, 'bob', 'alice');
+  await Promise.all([mediaFlows(alice), mediaFlows(bob)]);
+  await alice.getByRole('button', { name: 'Hang up' }).click();
+  await status(alice, 'Call ended.').waitFor();
+  await status(bob, 'alice hung up.').waitFor();
+  for (const page of [alice, bob]) {
+    await page.getByRole('button', { name: 'Hang up' }).waitFor({ state: 'hidden' });
+    assert.equal(await page.evaluate(() => window.demo.jingle.calls.size), 0);
+  }
+  assert.deepEqual(pageErrors, []);
+});
+
+test('bob on two pages: both ring, one accepts, the other stops ringing', async () => {
+  const alice = await loggedIn('alice');
+  const bob1 = await loggedIn('bob');
+  const bob2 = await loggedIn('bob');
+  await alice.waitForFunction(
+    (jid) => window.demo.contacts?.get(jid)?.resources.length === 2, user('bob').jid);
+  await callButton(alice, 'bob').click();
+  const dialog1 = bob1.getByRole('dialog', { name: 'Incoming call' });
+  const dialog2 = bob2.getByRole('dialog', { name: 'Incoming call' });
+  await dialog1.waitFor();
+  await dialog2.waitFor();
+  await dialog2.getByRole('button', { name: 'Accept' }).click();
+  await status(bob1, 'Call answered on another device.').waitFor();
+  await dialog1.waitFor({ state: 'hidden' });
+  await Promise.all([mediaFlows(alice), mediaFlows(bob2)]);
+  assert.equal(await bob1.evaluate(() => window.demo.jingle.calls.size), 0);
+  await alice.getByRole('button', { name: 'Hang up' }).click();
+  await status(bob2, 'alice hung up.').waitFor();
+  assert.deepEqual(pageErrors, []);
+});
+
+test('relay-only call through ejabberd TURN with XEP-0215 credentials', async () => {
+  const alice = await loggedIn('alice', '/?relay=1');
+  const bob = await loggedIn('bob', '/?relay=1');
+  const servers = await alice.evaluate(() => window.demo.jingle.iceServers());
+  assert.ok(servers.some((s) => /^turn:/.test(s.urls) && s.username && s.credential),
+    JSON.stringify(servers));
+  assert.ok(servers.every((s) => !/^stun:.*\?transport=/.test(s.urls)), JSON.stringify(servers));
+  await connectedCall(alice, bob, 'bob', 'alice');
+  await Promise.all([mediaFlows(alice), mediaFlows(bob)]);
+  for (const page of [alice, bob]) {
+    const pair = await page.evaluate(async () => {
+      const stats = await window.demo.call.pc.getStats();
+      const transport = [...stats.values()].find((s) => s.type === 'transport');
+      const p = stats.get(transport.selectedCandidatePairId);
+      return { local: stats.get(p.localCandidateId).candidateType,
+        remote: stats.get(p.remoteCandidateId).candidateType };
+    });
+    assert.deepEqual(pair, { local: 'relay', remote: 'relay' });
+  }
+  await bob.getByRole('button', { name: 'Hang up' }).click();
+  await status(alice, 'bob hung up.').waitFor();
+  assert.deepEqual(pageErrors, []);
+});
+
+test('calls to an offline or unknown user end with "offline"', async () => {
+  const alice = await loggedIn('alice');
+  // carol exists but is offline: known from presence, no ringing.
+  const reasons = await alice.evaluate(async (jids) => Promise.all(jids.map(async (jid) => {
+    const call = await window.demo.jingle.call(jid);
+    return new Promise((resolve) => {
+      call.addEventListener('ended', (e) => resolve(e.detail.reason));
+    });
+  })), [user('carol').jid, `nobody@${bed.info.domain}`]);
+  assert.deepEqual(reasons, ['gone', 'gone']);
+  assert.equal(await alice.evaluate(() => window.demo.jingle.calls.size), 0);
+  assert.deepEqual(pageErrors, []);
+});
+
+test('malformed or unknown Jingle IQs get Jingle errors, and calls still work', async () => {
+  const alice = await loggedIn('alice');
+  const bob = await loggedIn('bob');
+  const bobJid = await bob.evaluate(() => window.demo.conn.jid);
+  const carol = await connectClient({ websocket: bed.info.websocket, jid: user('carol').jid,
+    password: user('carol').password, presence: true });
+  const jingleIq = (attrs, content) => {
+    const iq = $iq({ type: 'set', to: bobJid })
+      .c('jingle', { xmlns: 'urn:xmpp:jingle:1', initiator: carol.jid, ...attrs });
+    if (content) iq.c('content', { creator: 'initiator', name: '0' })
+      .c('description', { xmlns: 'urn:xmpp:jingle:apps:rtp:1', media: 'audio' })
+      .c('payload-type', { id: content, name: 'opus', clockrate: '48000' });
+    return iq;
+  };
+  const errorOf = async (iq) => {
+    const el = await carol.sendIQ(iq).then(() => null, (e) => e);
+    assert.ok(el, 'an error reply');
+    const error = [...el.childNodes].find((n) => n.nodeName === 'error');
+    const jingleError = [...error.childNodes].find((n) => n.namespaceURI === 'urn:xmpp:jingle:errors:1');
+    return [errorCondition(el).condition, jingleError?.nodeName ?? null];
+  };
+  try {
+    assert.deepEqual(await errorOf(jingleIq({ action: 'transport-info', sid: 'nope' })),
+      ['item-not-found', 'unknown-session']);
+    assert.deepEqual(await errorOf(jingleIq({ action: 'session-terminate', sid: 'nope' })),
+      ['item-not-found', 'unknown-session']);
+    assert.deepEqual(await errorOf(jingleIq({ action: 'session-accept' })), ['bad-request', null]);
+    assert.deepEqual(await errorOf(jingleIq({ action: 'session-initiate', sid: 'bad' }, 'abc')),
+      ['bad-request', null]);
+    assert.deepEqual(await errorOf(jingleIq({ action: 'session-initiate', sid: 'empty' })),
+      ['bad-request', null]);
+  } finally {
+    await carol.disconnect();
+  }
+  assert.equal(await bob.getByRole('dialog', { name: 'Incoming call' }).isVisible(), false);
+  await connectedCall(alice, bob, 'bob', 'alice');
+  await Promise.all([mediaFlows(alice), mediaFlows(bob)]);
+  await bob.getByRole('button', { name: 'Hang up' }).click();
+  await status(alice, 'bob hung up.').waitFor();
   assert.deepEqual(pageErrors, []);
 });
