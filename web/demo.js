@@ -342,7 +342,7 @@ export function endMessage(call, { reason, by }) {
     case 'busy': return outgoing ? `${name} is busy.` : `${name} called, but you were busy.`;
     case 'timeout': return outgoing ? `No answer from ${name}.` : `Missed call from ${name}.`;
     case 'cancel': return outgoing ? 'Call cancelled.' : `${name} cancelled the call.`;
-    case 'gone': return `${name} is offline.`;
+    case 'gone': return call.pc ? `${name} left the call.` : `${name} is offline.`;
     case 'answered-elsewhere': return 'Call answered on another device.';
     case 'rejected-elsewhere': return 'Call rejected on another device.';
     case 'connectivity-error': return `Call with ${name} failed to connect.`;

@@ -430,6 +430,16 @@ export class Jingle extends EventTarget {
     super();
     this.conn = conn;
     this.contacts = contacts;
+    // The peer's device went offline (page closed, connection lost): end its calls now
+    // rather than waiting for ICE to time out.
+    this._unwatch = contacts?.on?.('change', ({ jid }) => {
+      for (const call of [...this.calls.values()]) {
+        if (call.peer !== jid) continue;
+        const gone = call.peerFull ? !contacts.fullJids(jid).includes(call.peerFull)
+          : !contacts.isOnline(jid);
+        if (gone) call._end({ condition: 'gone', text: `${call.peerFull ?? jid} went offline` }, 'remote');
+      }
+    });
     this.ringTimeoutMs = ringTimeoutMs;
     this.rtcConfig = rtcConfig;
     this.extdisco = extdisco;
@@ -451,6 +461,7 @@ export class Jingle extends EventTarget {
   /** Removes the handlers and ends every call. */
   stop() {
     for (const call of [...this.calls.values()]) call.hangup('gone');
+    this._unwatch?.();
     for (const h of this._handlers) this.conn.deleteHandler(h);
     this._handlers = [];
   }

@@ -290,3 +290,14 @@ test('malformed or unknown Jingle IQs get Jingle errors, and calls still work', 
   await status(alice, 'bob hung up.').waitFor();
   assert.deepEqual(pageErrors, []);
 });
+
+test('bob closes his page mid-call: the call of alice ends within seconds', async () => {
+  const alice = await loggedIn('alice');
+  const bob = await loggedIn('bob');
+  await connectedCall(alice, bob, 'bob', 'alice');
+  await mediaFlows(alice);
+  await bob.close({ runBeforeUnload: true });
+  await status(alice, 'bob left the call.').waitFor({ timeout: 5000 });
+  assert.equal(await alice.evaluate(() => window.demo.jingle.calls.size), 0);
+  assert.deepEqual(pageErrors, []);
+});
