@@ -211,12 +211,27 @@ impl MediaState {
 }
 
 /// Splits "`<pt> <rest>`".
-fn pt_and_rest(v: &str, line: usize, attr: &'static str) -> Result<(String, String), SdpError> {
+fn pt_and_rest<'a>(
+    v: &'a str,
+    line: usize,
+    attr: &'static str,
+) -> Result<(&'a str, &'a str), SdpError> {
     let (pt, rest) = v.split_once(' ').unwrap_or((v, ""));
     if pt.is_empty() {
         return Err(bad_attr(line, attr));
     }
-    Ok((pt.to_string(), rest.trim().to_string()))
+    Ok((pt, rest.trim()))
+}
+
+/// `char::is_control` (other than tab) anywhere in `line`, checked on bytes:
+/// C0 and DEL are single bytes, C1 (U+0080..U+009F) is `0xC2 0x80..=0x9F`.
+fn has_control(line: &str) -> bool {
+    let b = line.as_bytes();
+    b.iter().enumerate().any(|(i, &c)| {
+        (c < 0x20 && c != b'\t')
+            || c == 0x7f
+            || (c == 0xc2 && b.get(i + 1).is_some_and(|n| (0x80..=0x9f).contains(n)))
+    })
 }
 
 impl Session {
@@ -236,7 +251,7 @@ impl Session {
             if line.trim().is_empty() {
                 continue;
             }
-            if line.chars().any(|c| c.is_control() && c != '\t') {
+            if has_control(line) {
                 return Err(err(line_no, SdpErrorKind::Syntax));
             }
             let (kind, value) = match line.as_bytes() {
@@ -453,7 +468,7 @@ fn media_attribute(m: &mut MediaState, value: &str, line: usize) -> Result<(), S
         }
         ("rtpmap", Some(v)) => {
             let (pt, rest) = pt_and_rest(v, line, "rtpmap")?;
-            let pt: u8 = num(&pt, line, "rtpmap payload type")?;
+            let pt: u8 = num(pt, line, "rtpmap payload type")?;
             let mut parts = rest.split('/');
             let name = parts.next().unwrap_or("").to_string();
             let clockrate = match parts.next() {
@@ -476,19 +491,19 @@ fn media_attribute(m: &mut MediaState, value: &str, line: usize) -> Result<(), S
         }
         ("fmtp", Some(v)) => {
             let (pt, rest) = pt_and_rest(v, line, "fmtp")?;
-            let pt: u8 = num(&pt, line, "fmtp payload type")?;
+            let pt: u8 = num(pt, line, "fmtp payload type")?;
             match m.codec_mut(pt) {
-                Some(codec) if codec.params.is_empty() => codec.params = parse_fmtp_params(&rest),
+                Some(codec) if codec.params.is_empty() => codec.params = parse_fmtp_params(rest),
                 _ => m.content.extra.push(value.to_string()),
             }
         }
         ("rtcp-fb", Some(v)) => {
             let (pt, rest) = pt_and_rest(v, line, "rtcp-fb")?;
-            let fb = parse_rtcp_fb(&rest);
+            let fb = parse_rtcp_fb(rest);
             if pt == "*" {
                 c.rtcp_fb_all.push(fb);
             } else {
-                let pt: u8 = num(&pt, line, "rtcp-fb payload type")?;
+                let pt: u8 = num(pt, line, "rtcp-fb payload type")?;
                 match m.codec_mut(pt) {
                     Some(codec) => codec.rtcp_fb.push(fb),
                     None => m.content.extra.push(value.to_string()),

@@ -9,8 +9,9 @@
 use std::borrow::Cow;
 use std::fmt::{self, Write as _};
 
-use quick_xml::events::attributes::Attributes;
+use quick_xml::events::attributes::Attribute;
 use quick_xml::events::{BytesStart, Event};
+use quick_xml::name::QName;
 use quick_xml::Reader;
 use quick_xml::XmlVersion;
 
@@ -180,6 +181,8 @@ struct Parser<'i> {
     bindings: Vec<(&'i str, u32)>,
     /// Number of bindings per open element.
     binding_marks: Vec<usize>,
+    /// Default namespace in scope inside each open element.
+    default_ns: Vec<u32>,
     root_done: bool,
 }
 
@@ -207,6 +210,7 @@ impl<'i> Parser<'i> {
             stack: Vec::with_capacity(MAX_XML_DEPTH),
             bindings: Vec::with_capacity(16),
             binding_marks: Vec::with_capacity(MAX_XML_DEPTH),
+            default_ns: Vec::with_capacity(MAX_XML_DEPTH),
             root_done: false,
         }
     }
@@ -327,38 +331,53 @@ impl<'i> Parser<'i> {
         // first pass: namespace declarations
         let mark = self.bindings.len();
         let attr_start = self.doc.attrs.len();
-        for a in Attributes::new(content, qname_len) {
-            let a = a.map_err(|e| self.err(XmlErrorKind::Malformed(e.to_string())))?;
-            if a.value.contains('<') {
-                return Err(self.err(XmlErrorKind::Malformed("'<' in an attribute value".into())));
-            }
-            let key = a.key.as_ref();
-            let value = a
+        let mut default_decl = None;
+        let raw = content.get(qname_len..).unwrap_or("");
+        for a in (RawAttrs { raw, pos: 0 }) {
+            let (key, raw_value) =
+                a.map_err(|m| self.err(XmlErrorKind::Malformed(m.to_string())))?;
+            let value = if raw_value
+                .bytes()
+                .any(|b| matches!(b, b'&' | b'\t' | b'\n' | b'\r'))
+            {
+                Attribute {
+                    key: QName(key),
+                    value: Cow::Borrowed(raw_value),
+                }
                 .normalized_value(XmlVersion::Implicit1_0)
-                .map_err(|e| self.err(XmlErrorKind::Malformed(e.to_string())))?;
-            let key = reborrow(self.input, key).unwrap_or("");
+                .map_err(|e| self.err(XmlErrorKind::Malformed(e.to_string())))?
+            } else {
+                Cow::Borrowed(raw_value)
+            };
             if key == "xmlns" || key.starts_with("xmlns:") {
                 let prefix = key.get(6..).unwrap_or("");
-                let idx = match self.doc.namespaces.iter().position(|n| *n == value) {
-                    Some(i) => i,
-                    None => {
-                        self.doc.namespaces.push(value);
-                        self.doc.namespaces.len() - 1
-                    }
-                };
+                // no interning: a borrowed Cow costs nothing, comparing URIs does
+                self.doc.namespaces.push(value);
+                let idx = self.doc.namespaces.len() - 1;
                 let idx = if prefix.is_empty() && self.doc.namespaces[idx].is_empty() {
                     NONE
                 } else {
                     idx as u32
                 };
-                self.bindings.push((prefix, idx));
-            } else if !key.is_empty() {
+                if prefix.is_empty() {
+                    default_decl = Some(idx);
+                } else {
+                    self.bindings.push((prefix, idx));
+                }
+            } else {
                 if let Some((p, _)) = key.split_once(':') {
                     if self.resolve(p).is_none() {
                         let p = p.to_string();
                         self.bindings.truncate(mark);
                         return Err(self.err(XmlErrorKind::UnboundPrefix(p)));
                     }
+                }
+                if self.doc.attrs[attr_start..].iter().any(|(k, _)| *k == key) {
+                    self.bindings.truncate(mark);
+                    return Err(self.err(XmlErrorKind::Malformed(format!(
+                        "duplicate attribute '{}'",
+                        key.chars().take(64).collect::<String>()
+                    ))));
                 }
                 self.doc.attrs.push((key, value));
             }
@@ -367,20 +386,25 @@ impl<'i> Parser<'i> {
             Some((p, l)) => (p, l),
             None => ("", qname),
         };
-        let ns = match self.resolve(prefix) {
-            Some(n) if n == NONE - 1 => {
-                // the reserved xml prefix: intern its namespace
-                match self.doc.namespaces.iter().position(|n| n == NS_XML) {
-                    Some(i) => i as u32,
-                    None => {
-                        self.doc.namespaces.push(Cow::Borrowed(NS_XML));
-                        (self.doc.namespaces.len() - 1) as u32
+        let default_ns =
+            default_decl.unwrap_or_else(|| self.default_ns.last().copied().unwrap_or(NONE));
+        let ns = if prefix.is_empty() {
+            default_ns
+        } else {
+            match self.resolve(prefix) {
+                Some(n) if n == NONE - 1 => {
+                    // the reserved xml prefix: intern its namespace
+                    match self.doc.namespaces.iter().position(|n| n == NS_XML) {
+                        Some(i) => i as u32,
+                        None => {
+                            self.doc.namespaces.push(Cow::Borrowed(NS_XML));
+                            (self.doc.namespaces.len() - 1) as u32
+                        }
                     }
                 }
+                Some(n) => n,
+                None => return Err(self.err(XmlErrorKind::UnboundPrefix(prefix.to_string()))),
             }
-            Some(n) => n,
-            None if prefix.is_empty() => NONE,
-            None => return Err(self.err(XmlErrorKind::UnboundPrefix(prefix.to_string()))),
         };
         let idx = self.doc.nodes.len() as u32;
         self.doc.nodes.push(Node {
@@ -410,6 +434,7 @@ impl<'i> Parser<'i> {
         } else {
             self.stack.push(idx);
             self.binding_marks.push(mark);
+            self.default_ns.push(default_ns);
         }
         Ok(())
     }
@@ -417,12 +442,75 @@ impl<'i> Parser<'i> {
     fn end(&mut self) {
         // quick-xml checks that end names match
         self.stack.pop();
+        self.default_ns.pop();
         if let Some(mark) = self.binding_marks.pop() {
             self.bindings.truncate(mark);
         }
         if self.stack.is_empty() {
             self.root_done = true;
         }
+    }
+}
+
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// Attributes of a start tag (`name='value'` pairs after the element name),
+/// values still escaped. Faster than quick-xml's checked iterator; duplicates
+/// are checked by the caller.
+struct RawAttrs<'i> {
+    raw: &'i str,
+    pos: usize,
+}
+
+impl<'i> Iterator for RawAttrs<'i> {
+    type Item = Result<(&'i str, &'i str), &'static str>;
+    fn next(&mut self) -> Option<Self::Item> {
+        let b = self.raw.as_bytes();
+        let mut i = self.pos;
+        while b.get(i).is_some_and(|&c| is_space(c)) {
+            i += 1;
+        }
+        if i >= b.len() {
+            return None;
+        }
+        if i == self.pos && i != 0 {
+            self.pos = b.len();
+            return Some(Err("no whitespace between attributes"));
+        }
+        let start = i;
+        while b.get(i).is_some_and(|&c| {
+            !is_space(c) && !matches!(c, b'=' | b'\'' | b'"' | b'<' | b'>' | b'&')
+        }) {
+            i += 1;
+        }
+        let name = &self.raw[start..i];
+        while b.get(i).is_some_and(|&c| is_space(c)) {
+            i += 1;
+        }
+        self.pos = b.len();
+        if name.is_empty() || b.get(i) != Some(&b'=') {
+            return Some(Err("malformed attribute"));
+        }
+        i += 1;
+        while b.get(i).is_some_and(|&c| is_space(c)) {
+            i += 1;
+        }
+        let q = match b.get(i) {
+            Some(&q @ (b'\'' | b'"')) => q,
+            _ => return Some(Err("attribute value not quoted")),
+        };
+        let vstart = i + 1;
+        let Some(len) = b.get(vstart..).and_then(|r| r.iter().position(|&c| c == q)) else {
+            return Some(Err("unterminated attribute value"));
+        };
+        let value = &self.raw[vstart..vstart + len];
+        if value.contains('<') {
+            return Some(Err("'<' in an attribute value"));
+        }
+        self.pos = vstart + len + 1;
+        Some(Ok((name, value)))
     }
 }
 
@@ -441,7 +529,25 @@ impl Default for Writer {
     }
 }
 
+/// Bytes that [`escape_into`] replaces.
+const SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = matches!(
+            i as u8,
+            b'&' | b'<' | b'>' | b'\'' | b'"' | b'\n' | b'\r' | b'\t'
+        );
+        i += 1;
+    }
+    t
+};
+
 fn escape_into(out: &mut String, s: &str) {
+    if !s.bytes().any(|b| SPECIAL[b as usize]) {
+        out.push_str(s);
+        return;
+    }
     let mut last = 0;
     for (i, b) in s.bytes().enumerate() {
         let rep = match b {
@@ -584,6 +690,10 @@ mod tests {
             "<a>&ent;</a>",
             "<a x='1' x='2'/>",
             "<a x='<'/>",
+            "<a x='1'y='2'/>",
+            "<a x=1/>",
+            "<a x='1/>",
+            "<a ='1'/>",
         ] {
             assert!(Document::parse(xml).is_err(), "{xml}");
         }
