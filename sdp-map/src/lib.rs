@@ -209,8 +209,15 @@ pub fn sdp_to_jingle(sdp: &str, opts: &ToJingle) -> Result<String, Error> {
 }
 
 /// Translates a `<jingle>` element (or an `<iq>` holding one) into SDP text.
+/// Actions that carry no session description (`transport-info`, `content-remove`,
+/// `session-terminate`, ...) are an error: [`transport_info_to_candidates`] reads
+/// trickled candidates.
 pub fn jingle_to_sdp(xml: &str, opts: &ToSdp) -> Result<String, Error> {
-    Ok(Session::from_jingle_xml(xml, opts)?.to_sdp())
+    let j = Jingle::parse(xml, opts.from, opts.sdp_type)?;
+    if j.action.parts() != jingle::xep0166::Parts::Full {
+        return Err(JingleError::NotADescription(j.action).into());
+    }
+    Ok(j.session.to_sdp())
 }
 
 /// One trickled candidate read from a `transport-info`.

@@ -351,6 +351,40 @@ impl Content {
     pub fn is_rtp(&self) -> bool {
         self.protocol.contains("RTP")
     }
+
+    /// True when the content has any ICE or DTLS parameter (ufrag, pwd,
+    /// candidate, fingerprint); a Jingle content without one is not live.
+    pub fn has_transport(&self) -> bool {
+        self.ice.ufrag.is_some()
+            || self.ice.pwd.is_some()
+            || !self.ice.candidates.is_empty()
+            || !self.dtls.fingerprints.is_empty()
+    }
+
+    /// The `m=` protocol used when none is given: `UDP/DTLS/SCTP` for data
+    /// channels, `UDP/TLS/RTP/SAVPF` for RTP with a DTLS fingerprint, else `RTP/AVPF`.
+    pub fn default_protocol(&self) -> &'static str {
+        match self.media {
+            Some(Media::Application) => "UDP/DTLS/SCTP",
+            _ if self.dtls.fingerprints.is_empty() => "RTP/AVPF",
+            _ => "UDP/TLS/RTP/SAVPF",
+        }
+    }
+}
+
+/// RFC 3551 clock rate (and channels) of a static payload type; `None` for
+/// dynamic or unassigned ones.
+pub fn static_payload_rate(pt: u8) -> Option<(u32, Option<u8>)> {
+    Some(match pt {
+        0 | 3 | 4 | 5 | 7 | 8 | 9 | 12 | 13 | 15 | 18 => (8000, None),
+        6 => (16000, None),
+        10 => (44100, Some(2)),
+        11 => (44100, None),
+        16 => (11025, None),
+        17 => (22050, None),
+        14 | 25 | 26 | 28 | 31 | 32 | 33 | 34 => (90000, None),
+        _ => return None,
+    })
 }
 
 /// The Jingle roles.

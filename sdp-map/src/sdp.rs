@@ -703,7 +703,7 @@ fn write_content(o: &mut String, c: &Content, mixed_at_session: bool) {
     let media = c.media.as_ref().map(Media::as_str).unwrap_or("audio");
     let port = if c.rejected || c.bundle_only { 0 } else { 9 };
     let protocol = if c.protocol.is_empty() {
-        "UDP/TLS/RTP/SAVPF"
+        c.default_protocol()
     } else {
         &c.protocol
     };

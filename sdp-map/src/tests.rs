@@ -48,7 +48,7 @@ fn msid_with_and_without_braces() {
         ("a=msid:onlystream", "onlystream", None),
     ] {
         let s = sdp(&format!(
-            "m=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\n{line}\r\n"
+            "m=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\na=ice-ufrag:u\r\n{line}\r\n"
         ));
         let m = &s.contents[0].msids[0];
         assert_eq!((m.stream.as_str(), m.track.as_deref()), (stream, track));
@@ -79,8 +79,8 @@ fn firefox_cname_in_braces_and_session_level_attributes() {
 
 #[test]
 fn sctpmap_legacy_and_modern() {
-    let legacy = sdp("m=application 9 DTLS/SCTP 5000\r\na=mid:data\r\na=sctpmap:5000 webrtc-datachannel 1024\r\n");
-    let modern = sdp("m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:data\r\na=sctp-port:5000\r\na=max-message-size:262144\r\n");
+    let legacy = sdp("m=application 9 DTLS/SCTP 5000\r\na=mid:data\r\na=ice-ufrag:u\r\na=sctpmap:5000 webrtc-datachannel 1024\r\n");
+    let modern = sdp("m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:data\r\na=ice-ufrag:u\r\na=sctp-port:5000\r\na=max-message-size:262144\r\n");
     for s in [&legacy, &modern] {
         let (xml, back) = via_jingle(s, Role::Initiator);
         assert!(
@@ -317,4 +317,85 @@ fn minidom_adapters_agree_with_the_string_api() {
     let direct = Session::from_jingle_xml(&s.to_jingle_xml(&opts), &ToSdp::default()).expect("xml");
     assert_eq!(back, direct);
     assert_eq!(back.contents[0].sources, s.contents[0].sources);
+}
+
+/// Interop fixes found by the StanzaJS and XEP example tests (web/test).
+#[test]
+fn interop_quirks_from_other_jingle_clients() {
+    const J: &str = "<jingle xmlns='urn:xmpp:jingle:1' action='session-initiate' sid='s'>";
+    const T: &str = "<transport xmlns='urn:xmpp:jingle:transports:ice-udp:1' ufrag='u' pwd='p'>";
+    const FP: &str = "<fingerprint xmlns='urn:xmpp:jingle:apps:dtls:0' hash='sha-256' setup='actpass'>AA</fingerprint>";
+    const SCTP: &str = "<sctpmap xmlns='urn:xmpp:jingle:transports:dtls-sctp:1' number='5000' protocol='webrtc-datachannel' streams='1024'/>";
+    const AUDIO: &str = "<description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'><payload-type id='111' name='opus' clockrate='48000' channels='2'/></description>";
+    let cases: &[(&str, String, &[&str])] = &[
+        (
+            "data channel without <description/> (StanzaJS)",
+            format!("{J}<content creator='initiator' name='d'>{T}{FP}{SCTP}</transport></content></jingle>"),
+            &["m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n", "a=sctp-port:5000\r\n"],
+        ),
+        (
+            "data channel under a file-transfer description (XEP-0343 example)",
+            format!("{J}<content creator='initiator' name='d'><description xmlns='urn:xmpp:jingle:apps:file-transfer:3'/>{T}{FP}{SCTP}</transport></content></jingle>"),
+            &["m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n"],
+        ),
+        (
+            "content without ICE/DTLS transport is rejected (StanzaJS)",
+            format!("{J}<content creator='initiator' name='a'>{AUDIO}{T}{FP}</transport></content><content creator='initiator' name='v'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='video'><payload-type id='96' name='VP8' clockrate='90000'/></description></content></jingle>"),
+            &["m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n", "m=video 0 "],
+        ),
+        (
+            "BUNDLEd content without transport is bundle-only",
+            format!("{J}<content creator='initiator' name='a'>{AUDIO}{T}{FP}</transport></content><content creator='initiator' name='b'>{AUDIO}</content><group xmlns='urn:xmpp:jingle:apps:grouping:0' semantics='BUNDLE'><content name='a'/><content name='b'/></group></jingle>"),
+            &["m=audio 0 UDP/TLS/RTP/SAVPF 111\r\n", "a=bundle-only\r\n"],
+        ),
+        (
+            "key-less fmtp parameter (StanzaJS RED)",
+            format!("{J}<content creator='initiator' name='a'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'><payload-type id='63' name='red' clockrate='48000' channels='2'><parameter name='111/111'/></payload-type></description>{T}{FP}</transport></content></jingle>"),
+            &["a=fmtp:63 111/111\r\n"],
+        ),
+        (
+            "static payload type without clockrate (XEP-0167 G729)",
+            format!("{J}<content creator='initiator' name='a'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'><payload-type id='18' name='G729'/><payload-type id='34' name='H263'/></description>{T}{FP}</transport></content></jingle>"),
+            &["a=rtpmap:18 G729/8000\r\n", "a=rtpmap:34 H263/90000\r\n"],
+        ),
+        (
+            "RTP without fingerprint is RTP/AVPF",
+            format!("{J}<content creator='initiator' name='a'>{AUDIO}{T}</transport></content></jingle>"),
+            &["m=audio 9 RTP/AVPF 111\r\n"],
+        ),
+    ];
+    for (what, xml, needles) in cases {
+        let sdp = jingle_to_sdp(xml, &ToSdp::default()).unwrap_or_else(|e| panic!("{what}: {e}"));
+        for n in *needles {
+            assert!(sdp.contains(n), "{what}: no {n:?} in\n{sdp}");
+        }
+        // and what we write back reads the same
+        let s = Session::parse_sdp(&sdp).expect(what);
+        let (_, back) = via_jingle(&s, Role::Initiator);
+        assert_eq!(back.contents, s.contents, "{what}");
+    }
+
+    let errors: &[(&str, String, &str)] = &[
+        (
+            "content with neither RTP nor data channel",
+            format!("{J}<content creator='initiator' name='f'><description xmlns='urn:xmpp:jingle:apps:file-transfer:3'/>{T}{FP}</transport></content></jingle>"),
+            "<content name='f'> has neither",
+        ),
+        (
+            "transport-info is not a session description",
+            format!("<jingle xmlns='urn:xmpp:jingle:1' action='transport-info' sid='s'><content creator='initiator' name='a'>{T}</transport></content></jingle>"),
+            "transport_info_to_candidates",
+        ),
+    ];
+    for (what, xml, needle) in errors {
+        let e = jingle_to_sdp(xml, &ToSdp::default())
+            .expect_err(what)
+            .to_string();
+        assert!(e.contains(needle), "{what}: {e}");
+    }
+
+    // a key-less fmtp item is written as StanzaJS reads it: the bare value as the name
+    let s = sdp("m=audio 9 UDP/TLS/RTP/SAVPF 63\r\na=mid:0\r\na=ice-ufrag:u\r\na=rtpmap:63 red/48000/2\r\na=fmtp:63 111/111\r\n");
+    let (xml, _) = via_jingle(&s, Role::Initiator);
+    assert!(xml.contains("<parameter name='111/111'/>"), "{xml}");
 }

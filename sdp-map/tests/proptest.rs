@@ -348,27 +348,36 @@ fn session(with_id: bool) -> impl Strategy<Value = Session> {
                 })
                 .collect();
             let n = kinds.len();
-            (contents, Just(msid_semantic.clone())).prop_map(move |(contents, msid_semantic)| {
-                Session {
-                    origin: Some(Origin {
-                        username: "-".into(),
-                        session_id: "42".into(),
-                        session_version: "2".into(),
-                        address: "IN IP4 127.0.0.1".into(),
-                    }),
-                    groups: if bundle {
-                        vec![Group {
-                            semantics: "BUNDLE".into(),
-                            mids: (0..n).map(|i| format!("m{i}")).collect(),
-                        }]
-                    } else {
-                        vec![]
-                    },
-                    msid_semantic,
-                    extra: vec![],
-                    contents,
-                }
-            })
+            (contents, Just(msid_semantic.clone())).prop_map(
+                move |(mut contents, msid_semantic)| {
+                    // a live Jingle content without any ICE/DTLS parameter reads back as
+                    // rejected (or bundle-only): live ones get a ufrag, as every browser's do
+                    for c in contents.iter_mut() {
+                        if !c.rejected && !c.bundle_only && !c.has_transport() {
+                            c.ice.ufrag = Some("u".into());
+                        }
+                    }
+                    Session {
+                        origin: Some(Origin {
+                            username: "-".into(),
+                            session_id: "42".into(),
+                            session_version: "2".into(),
+                            address: "IN IP4 127.0.0.1".into(),
+                        }),
+                        groups: if bundle {
+                            vec![Group {
+                                semantics: "BUNDLE".into(),
+                                mids: (0..n).map(|i| format!("m{i}")).collect(),
+                            }]
+                        } else {
+                            vec![]
+                        },
+                        msid_semantic,
+                        extra: vec![],
+                        contents,
+                    }
+                },
+            )
         })
 }
 

@@ -5,8 +5,8 @@ use crate::model::{Content, Media, Rid, Session};
 
 fn default_protocol(c: &Content) -> (&'static str, &'static [&'static str]) {
     match c.media {
-        Some(Media::Application) => ("UDP/DTLS/SCTP", &["webrtc-datachannel"]),
-        _ => ("UDP/TLS/RTP/SAVPF", &[]),
+        Some(Media::Application) => (c.default_protocol(), &["webrtc-datachannel"]),
+        _ => (c.default_protocol(), &[]),
     }
 }
 

@@ -108,6 +108,13 @@ pub enum JingleError {
     /// Unknown `action`.
     #[error("unknown Jingle action '{0}'")]
     UnknownAction(String),
+    /// A content of a session description (`session-initiate`, ...) has neither
+    /// an RTP description nor a data channel (XEP-0343 `<sctpmap/>`).
+    #[error("<content name='{0}'> has neither an RTP <description/> nor an XEP-0343 <sctpmap/>: no m= line for it")]
+    NoMedia(String),
+    /// The action carries no session description (e.g. `transport-info`).
+    #[error("action '{}' carries no session description{}", .0.as_str(), if *.0 == Action::TransportInfo { ": read trickled candidates with transport_info_to_candidates (wasm: transportInfoToCandidates)" } else { "" })]
+    NotADescription(Action),
 }
 
 pub(crate) fn bad(element: &'static str, attribute: &'static str, value: &str) -> JingleError {

@@ -243,6 +243,9 @@ impl Jingle {
                 reason = read_reason(child)?;
             }
         }
+        if action.parts() == Parts::Full {
+            complete_contents(&mut session)?;
+        }
         Ok(Jingle {
             action,
             sid,
@@ -299,6 +302,47 @@ fn read_reason(e: &Element<'_>) -> Result<Option<Reason>, JingleError> {
     }))
 }
 
+/// What a session description needs from each content: media (or an error),
+/// and contents without ICE/DTLS parameters (StanzaJS's rejected m-lines) are
+/// rejected, or bundle-only when BUNDLEd with a content that has them.
+fn complete_contents(s: &mut Session) -> Result<(), JingleError> {
+    for i in 0..s.contents.len() {
+        let c = &s.contents[i];
+        if c.media.is_none() {
+            return Err(JingleError::NoMedia(c.mid.chars().take(64).collect()));
+        }
+        if c.rejected || c.bundle_only || c.has_transport() {
+            continue;
+        }
+        let bundled = s.groups.iter().any(|g| {
+            g.semantics == "BUNDLE"
+                && g.mids.contains(&c.mid)
+                && s.contents
+                    .iter()
+                    .any(|o| o.has_transport() && g.mids.contains(&o.mid))
+        });
+        // no fingerprint of its own: the RTP profile of the live contents, not RTP/AVPF
+        let profile = (c.is_rtp() && c.protocol == c.default_protocol())
+            .then(|| {
+                s.contents
+                    .iter()
+                    .find(|o| o.is_rtp() && o.has_transport())
+                    .map(|o| o.protocol.clone())
+            })
+            .flatten();
+        let c = &mut s.contents[i];
+        if let Some(p) = profile {
+            c.protocol = p;
+        }
+        if bundled {
+            c.bundle_only = true;
+        } else {
+            c.rejected = true;
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn write_content(w: &mut Writer, c: &Content, parts: Parts, from: Role, creator: Role) {
     w.start("content", NS_JINGLE);
     w.attr("creator", role_str(creator));
@@ -316,7 +360,13 @@ pub(crate) fn write_content(w: &mut Writer, c: &Content, parts: Parts, from: Rol
             } else {
                 xep0167::write(w, c, from);
             }
-            xep0176::write(w, c, true);
+            // a rejected content without ICE/DTLS parameters gets no <transport/>:
+            // that is how other clients (StanzaJS) mark a rejected m-line
+            let empty_transport =
+                !c.has_transport() && !c.ice.end_of_candidates && c.sctp.is_none();
+            if !(c.rejected && empty_transport) {
+                xep0176::write(w, c, true);
+            }
             ext::write_media(w, c);
         }
         Parts::Transport => xep0176::write(w, c, true),
@@ -354,13 +404,18 @@ pub(crate) fn read_content(
             ext_media = Some(*child);
         }
     }
+    // no (or a non-RTP) description but an XEP-0343 <sctpmap/>: a data channel
+    // (StanzaJS sends none; XEP-0343's example has a file-transfer one)
+    if c.media.is_none() && c.sctp.is_some() {
+        c.media = Some(Media::Application);
+    }
     // defaults that ext::read_media may override
     match c.media {
         Some(Media::Application) => {
-            c.protocol = "UDP/DTLS/SCTP".into();
+            c.protocol = c.default_protocol().into();
             c.formats = vec!["webrtc-datachannel".into()];
         }
-        Some(_) => c.protocol = "UDP/TLS/RTP/SAVPF".into(),
+        Some(_) => c.protocol = c.default_protocol().into(),
         None => {}
     }
     if let Some(x) = ext_media {

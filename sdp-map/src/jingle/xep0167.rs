@@ -5,7 +5,7 @@ use super::{
     opt_num, opt_text, req_num, req_token, text, xep0293, xep0294, xep0339, Element, JingleError,
     Writer, NS_HDREXT, NS_MSID, NS_RTCP_FB, NS_RTP, NS_SSMA,
 };
-use crate::model::{Bandwidth, Codec, Content, Media, Role};
+use crate::model::{static_payload_rate, Bandwidth, Codec, Content, Media, Role};
 
 /// Writes the RTP `<description>` of a content.
 pub fn write(w: &mut Writer, c: &Content, from: Role) {
@@ -62,8 +62,14 @@ fn write_payload_type(w: &mut Writer, codec: &Codec) {
     }
     for (k, v) in &codec.params {
         w.start("parameter", NS_RTP);
-        w.attr("name", k);
-        w.attr("value", v);
+        if k.is_empty() {
+            // a key-less fmtp item (RED's `111/111`): the bare value as the
+            // name, as StanzaJS writes and reads it
+            w.attr("name", v);
+        } else {
+            w.attr("name", k);
+            w.attr("value", v);
+        }
         w.end();
     }
     for fb in &codec.rtcp_fb {
@@ -74,11 +80,11 @@ fn write_payload_type(w: &mut Writer, codec: &Codec) {
 
 /// Reads an RTP `<description>` into `c`.
 pub fn read(d: &Element<'_>, c: &mut Content, from: Role) -> Result<(), JingleError> {
-    c.media = Some(Media::from_token(req_token(d, "description", "media")?));
+    let media = Media::from_token(req_token(d, "description", "media")?);
     for child in d.children() {
         let child = &child;
         match (child.name(), child.ns()) {
-            ("payload-type", NS_RTP) => c.codecs.push(read_payload_type(child)?),
+            ("payload-type", NS_RTP) => c.codecs.push(read_payload_type(child, &media)?),
             ("rtcp-fb" | "rtcp-fb-trr-int", NS_RTCP_FB) => {
                 c.rtcp_fb_all.push(xep0293::read(child)?)
             }
@@ -98,10 +104,11 @@ pub fn read(d: &Element<'_>, c: &mut Content, from: Role) -> Result<(), JingleEr
             _ => {}
         }
     }
+    c.media = Some(media);
     Ok(())
 }
 
-fn read_payload_type(p: &Element<'_>) -> Result<Codec, JingleError> {
+fn read_payload_type(p: &Element<'_>, media: &Media) -> Result<Codec, JingleError> {
     let mut codec = Codec {
         pt: req_num(p, "payload-type", "id")?,
         ..Codec::default()
@@ -112,14 +119,29 @@ fn read_payload_type(p: &Element<'_>) -> Result<Codec, JingleError> {
             return Err(super::bad("payload-type", "name", name));
         }
         codec.rtpmap = true;
-        codec.clockrate = opt_num(p, "payload-type", "clockrate")?.unwrap_or(0);
         codec.channels = opt_num(p, "payload-type", "channels")?;
+        codec.clockrate = match opt_num(p, "payload-type", "clockrate")? {
+            Some(r) => r,
+            // XEP-0167's examples omit it for static types (G729): RFC 3551 rates
+            None => match static_payload_rate(codec.pt) {
+                Some((rate, ch)) => {
+                    codec.channels = codec.channels.or(ch);
+                    rate
+                }
+                None if *media == Media::Video => 90000,
+                None => 8000,
+            },
+        };
     }
     for child in p.children() {
         let child = &child;
         if child.is("parameter", NS_RTP) {
-            let k = opt_text(child, "parameter", "name")?.unwrap_or("");
-            let v = opt_text(child, "parameter", "value")?.unwrap_or("");
+            let name = opt_text(child, "parameter", "name")?.unwrap_or("");
+            // no value: a key-less fmtp item (StanzaJS's `<parameter name='111/111'/>`)
+            let (k, v) = match opt_text(child, "parameter", "value")? {
+                Some(v) => (name, v),
+                None => ("", name),
+            };
             if k.contains([';', '=', ' ']) || v.contains(';') {
                 return Err(super::bad("parameter", "name", k));
             }
