@@ -35,6 +35,9 @@ const ui = {
   mute: el('mute'),
   camera: el('camera'),
   hangup: el('hangup'),
+  sendFile: el('send-file'),
+  fileInput: el('file-input'),
+  transfers: el('transfers'),
 };
 
 // Test and debugging knobs from the URL: ?ringTimeout=MS&relay=1
@@ -302,6 +305,12 @@ function showCall(call) {
     if (ui.remoteVideo.srcObject !== call.remoteStream) ui.remoteVideo.srcObject = call.remoteStream;
   });
   call.addEventListener('ended', (e) => callEnded(call, e.detail));
+  call.addEventListener('files', (e) => {
+    ui.sendFile.disabled = false;
+    e.detail.files.addEventListener('transfer', (t) => showTransfer(t.detail));
+  });
+  ui.sendFile.disabled = true;
+  ui.transfers.replaceChildren();
   if (call.localStream) ui.localVideo.srcObject = call.localStream;
   if (call.direction === 'incoming') setStatus(`${nameOf(call.peer)} is calling.`);
   renderCall();
@@ -362,6 +371,79 @@ function callEnded(call, detail) {
   renderUsers();
 }
 
+const sizeText = (n) => (n >= 1048576 ? `${(n / 1048576).toFixed(1)} MB`
+  : n >= 1024 ? `${(n / 1024).toFixed(1)} kB` : `${n} B`);
+
+/** One row per file transfer: name, state, progress bar, cancel button, image preview. */
+function showTransfer(t) {
+  const li = document.createElement('li');
+  li.className = 'transfer';
+  li.dataset.id = t.id;
+  li.dataset.direction = t.direction;
+  const label = document.createElement('span');
+  label.className = 'file-name';
+  label.textContent = `${t.direction === 'outgoing' ? 'Sending' : 'Receiving'} ${t.name} (${sizeText(t.size)})`;
+  const stateText = document.createElement('span');
+  stateText.className = 'file-state';
+  const bar = document.createElement('progress');
+  bar.max = t.size || 1;
+  bar.value = 0;
+  bar.setAttribute('aria-label', `Progress of ${t.name}`);
+  const cancel = document.createElement('button');
+  cancel.type = 'button';
+  cancel.className = 'secondary';
+  cancel.textContent = `Cancel ${t.name}`;
+  cancel.addEventListener('click', () => t.cancel());
+  const setState = (state, text) => {
+    li.dataset.state = state;
+    stateText.textContent = text;
+  };
+  setState(t.state, t.direction === 'outgoing' ? 'waiting' : 'receiving');
+  li.append(label, stateText, bar, cancel);
+  t.addEventListener('progress', () => {
+    bar.value = t.bytes;
+    if (t.state === 'sending' || t.state === 'receiving') {
+      setState(t.state, `${Math.floor((100 * t.bytes) / (t.size || 1))}%`);
+    }
+  });
+  t.addEventListener('cancelled', (e) => {
+    setState('cancelled', e.detail.by === 'local' ? 'cancelled' : 'cancelled by the other side');
+    cancel.remove();
+  });
+  t.addEventListener('done', (e) => {
+    cancel.remove();
+    bar.value = t.size;
+    if (t.direction === 'outgoing') {
+      setState(t.state, e.detail.error ? `failed: ${e.detail.error}` : 'sent');
+      return;
+    }
+    if (!t.verified) {
+      setState('failed', 'damaged: SHA-256 mismatch');
+      return;
+    }
+    setState('done', 'received, SHA-256 verified');
+    const url = URL.createObjectURL(t.blob);
+    const link = document.createElement('a');
+    link.href = url;
+    link.download = t.name;
+    link.textContent = `Save ${t.name}`;
+    li.append(link);
+    if (t.mime.startsWith('image/')) {
+      const img = document.createElement('img');
+      img.className = 'preview';
+      img.alt = `Preview of ${t.name}`;
+      img.src = url;
+      li.append(img);
+    }
+  });
+  ui.transfers.append(li);
+}
+
+ui.sendFile.addEventListener('click', () => ui.fileInput.click());
+ui.fileInput.addEventListener('change', () => {
+  for (const f of ui.fileInput.files) state.call?.files?.send(f);
+  ui.fileInput.value = '';
+});
 ui.accept.addEventListener('click', () => state.call?.accept());
 ui.reject.addEventListener('click', () => state.call?.reject('decline'));
 ui.cancel.addEventListener('click', () => state.call?.hangup('cancel'));

@@ -28,6 +28,7 @@
 
 import { Strophe, $iq, $msg } from 'strophe.js';
 import { initSdpMap } from '../sdp-map.js';
+import { FileTransfers } from './file-transfer.js';
 
 export const NS = {
   JINGLE: 'urn:xmpp:jingle:1',
@@ -124,6 +125,8 @@ export class Call extends EventTarget {
     this.pc = null;
     this.localStream = null;
     this.remoteStream = new MediaStream();
+    /** File transfers (lib/file-transfer.js) once the data channel is open, else null. */
+    this.files = null;
     this.muted = false;
     this.cameraOff = false;
     this._timer = null;
@@ -261,6 +264,12 @@ export class Call extends EventTarget {
       iceServers: [...iceServers, ...(this.jingle.rtcConfig.iceServers ?? [])] });
     this.pc = pc;
     for (const t of this.localStream?.getTracks() ?? []) pc.addTrack(t, this.localStream);
+    // A data channel for files, in the same session (XEP-0343 content): the initiator opens
+    // it before the offer; the responder gets it from the offer.
+    if (this.jingle.dataChannel) {
+      if (this.direction === 'outgoing') this._setChannel(pc.createDataChannel('files', { ordered: true }));
+      else pc.addEventListener('datachannel', (e) => this._setChannel(e.channel));
+    }
     pc.addEventListener('icecandidate', (e) => this._onLocalCandidate(e.candidate));
     pc.addEventListener('track', (e) => {
       if (!this.remoteStream.getTracks().includes(e.track)) this.remoteStream.addTrack(e.track);
@@ -277,6 +286,16 @@ export class Call extends EventTarget {
       }
     });
     return pc;
+  }
+
+  _setChannel(channel) {
+    const ready = () => {
+      if (this.files || this.state === 'ended') return;
+      this.files = new FileTransfers(channel);
+      this.dispatchEvent(new CustomEvent('files', { detail: { files: this.files } }));
+    };
+    if (channel.readyState === 'open') ready();
+    else channel.addEventListener('open', ready, { once: true });
   }
 
   _onLocalCandidate(candidate) {
@@ -420,14 +439,16 @@ export class Jingle extends EventTarget {
    * @param {boolean} [opts.extdisco=true] ask the server for STUN/TURN (XEP-0215)
    * @param {(c: MediaStreamConstraints) => Promise<MediaStream>} [opts.getUserMedia]
    * @param {boolean} [opts.carbons=true] enable message carbons (XEP-0280)
+   * @param {boolean} [opts.dataChannel=true] negotiate a data channel for files (call.files)
    * @param {{isOnline: (jid: string) => boolean}} [opts.contacts] presence (lib/roster.js
    *   OnlineContacts): calls to a contact it says is offline end at once with 'gone'
    *   instead of ringing nobody until the timeout (the server would store the proposal)
    */
   constructor(conn, { ringTimeoutMs = 30000, rtcConfig = {}, extdisco = true,
     getUserMedia = (c) => navigator.mediaDevices.getUserMedia(c), carbons = true,
-    contacts = null } = {}) {
+    contacts = null, dataChannel = true } = {}) {
     super();
+    this.dataChannel = dataChannel;
     this.conn = conn;
     this.contacts = contacts;
     // The peer's device went offline (page closed, connection lost): end its calls now

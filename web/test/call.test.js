@@ -3,6 +3,7 @@
 // Run inside a loopback-only network namespace (see lib/browser.js).
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
 import { startTestbed } from './lib/testbed.js';
 import { launchChromium } from './lib/browser.js';
 import { connectClient, $iq, errorCondition } from './lib/xmpp-client.js';
@@ -299,5 +300,73 @@ test('bob closes his page mid-call: the call of alice ends within seconds', asyn
   await bob.close({ runBeforeUnload: true });
   await status(alice, 'bob left the call.').waitFor({ timeout: 5000 });
   assert.equal(await alice.evaluate(() => window.demo.jingle.calls.size), 0);
+  assert.deepEqual(pageErrors, []);
+});
+
+/** Sends a file through the "Send file" button (the file chooser). */
+async function sendFile(page, file) {
+  const chooser = page.waitForEvent('filechooser');
+  await page.getByRole('button', { name: 'Send file' }).click();
+  await (await chooser).setFiles(file);
+}
+
+const transferRow = (page, text) => page.getByRole('list', { name: 'File transfers' })
+  .getByRole('listitem').filter({ hasText: text });
+
+/** SHA-256 (hex) of the file `name` received on `page`, computed in the page. */
+const receivedSha = (page, name) => page.evaluate(async (n) => {
+  const t = [...window.demo.call.files.transfers.values()]
+    .find((x) => x.direction === 'incoming' && x.name === n);
+  const d = await crypto.subtle.digest('SHA-256', await t.blob.arrayBuffer());
+  return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}, name);
+
+test('files during a call: 20 MB both ways with matching SHA-256, image preview, cancel', async () => {
+  const alice = await loggedIn('alice');
+  const bob = await loggedIn('bob');
+  await connectedCall(alice, bob, 'bob', 'alice');
+  for (const p of [alice, bob]) {
+    await p.getByRole('button', { name: 'Send file' }).and(p.locator(':enabled')).waitFor();
+  }
+  const fromAlice = randomBytes(20 * 1024 * 1024);
+  const fromBob = randomBytes(20 * 1024 * 1024);
+  const sha = (b) => createHash('sha256').update(b).digest('hex');
+  await sendFile(alice, { name: 'from-alice.bin', mimeType: 'application/octet-stream', buffer: fromAlice });
+  await sendFile(bob, { name: 'from-bob.bin', mimeType: 'application/octet-stream', buffer: fromBob });
+  const long = { timeout: 60000 };
+  await transferRow(bob, 'Receiving from-alice.bin').getByText('received, SHA-256 verified').waitFor(long);
+  await transferRow(alice, 'Receiving from-bob.bin').getByText('received, SHA-256 verified').waitFor(long);
+  await transferRow(alice, 'Sending from-alice.bin').getByText('sent').waitFor();
+  await transferRow(bob, 'Sending from-bob.bin').getByText('sent').waitFor();
+  assert.equal(await receivedSha(bob, 'from-alice.bin'), sha(fromAlice));
+  assert.equal(await receivedSha(alice, 'from-bob.bin'), sha(fromBob));
+
+  // An image shows a preview.
+  const png = await alice.screenshot({ clip: { x: 0, y: 0, width: 40, height: 30 } });
+  await sendFile(alice, { name: 'pic.png', mimeType: 'image/png', buffer: png });
+  const preview = bob.getByRole('img', { name: 'Preview of pic.png' });
+  await preview.waitFor();
+  await bob.waitForFunction(() => document.querySelector('img.preview')?.naturalWidth === 40);
+
+  // bob cancels a large file as soon as its first bytes arrive; both sides stay usable.
+  await bob.evaluate(() => {
+    window.demo.call.files.addEventListener('transfer', (e) => {
+      e.detail.addEventListener('progress', () => e.detail.cancel(), { once: true });
+    }, { once: true });
+  });
+  await alice.evaluate(() => {
+    const block = new Uint8Array(64 * 1024);
+    crypto.getRandomValues(block);
+    window.demo.call.files.send(new File(Array(1600).fill(block), 'big.bin'));
+  });
+  await transferRow(alice, 'Sending big.bin').getByText('cancelled by the other side').waitFor();
+  await transferRow(bob, 'Receiving big.bin').getByText('cancelled', { exact: true }).waitFor();
+  const after = randomBytes(100 * 1024);
+  await sendFile(alice, { name: 'after.bin', mimeType: 'application/octet-stream', buffer: after });
+  await transferRow(bob, 'Receiving after.bin').getByText('received, SHA-256 verified').waitFor();
+  assert.equal(await receivedSha(bob, 'after.bin'), sha(after));
+  await mediaFlows(bob);
+  await alice.getByRole('button', { name: 'Hang up' }).click();
+  await status(bob, 'alice hung up.').waitFor();
   assert.deepEqual(pageErrors, []);
 });
