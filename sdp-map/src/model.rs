@@ -352,13 +352,11 @@ impl Content {
         self.protocol.contains("RTP")
     }
 
-    /// True when the content has any ICE or DTLS parameter (ufrag, pwd,
-    /// candidate, fingerprint); a Jingle content without one is not live.
+    /// True when the content has ICE credentials or a DTLS fingerprint; a Jingle
+    /// content without them is not live (candidates alone are not usable:
+    /// StanzaJS copies them into its rejected contents).
     pub fn has_transport(&self) -> bool {
-        self.ice.ufrag.is_some()
-            || self.ice.pwd.is_some()
-            || !self.ice.candidates.is_empty()
-            || !self.dtls.fingerprints.is_empty()
+        self.ice.ufrag.is_some() || self.ice.pwd.is_some() || !self.dtls.fingerprints.is_empty()
     }
 
     /// The `m=` protocol used when none is given: `UDP/DTLS/SCTP` for data

@@ -168,53 +168,7 @@ const EXCEPTIONS = [
         }
       }),
   },
-  {
-    name: 'stanza-nameless-fmtp-parameter',
-    dir: 'ours->stanza',
-    why: "a key-less fmtp (RED's 'a=fmtp:63 111/111') is <parameter name='' value='111/111'/> from us; StanzaJS turns it into 'undefined=111/111'",
-    apply: (o, r) => fixFmtp(o, r, (p) => p.replace(/^undefined=/, '')),
-  },
-  {
-    name: 'ours-name-only-fmtp-parameter',
-    dir: 'stanza->ours',
-    why: "StanzaJS writes a key-less fmtp as <parameter name='111/111'/> (no value); we read it as '111/111=' (sdp-map should write the bare name back)",
-    apply: (o, r) => fixFmtp(o, r, (p) => p.replace(/=$/, '')),
-  },
-  {
-    name: 'ours-datachannel-without-description',
-    dir: 'stanza->ours',
-    why: "StanzaJS sends a data channel content with no <description/>, only an XEP-0343 <sctpmap/> in the transport; sdp-map reads it as an m=audio line with an empty protocol (sdp-map bug: infer m=application from the transport)",
-    apply: (o, r) =>
-      eachMedia(o, r, (a, b, i) => {
-        if (a.kind === 'application' && b.kind !== 'application' && a.mid === b.mid) {
-          r.media[i] = clone(a);
-        }
-      }),
-  },
-  {
-    name: 'ours-rejected-without-transport',
-    dir: 'stanza->ours',
-    why: 'StanzaJS sends a rejected m-line as a content without ICE/DTLS transport (its own reader makes that port 0); sdp-map makes it a live m-line without ICE credentials (sdp-map bug: no usable transport should mean rejected)',
-    apply: (o, r) =>
-      eachMedia(o, r, (a, b, i) => {
-        if (a.rejected && !b.rejected && a.kind === b.kind && a.mid === b.mid) {
-          r.media[i] = clone(a);
-        }
-      }),
-  },
 ];
-
-function fixFmtp(o, r, fix) {
-  eachMedia(o, r, (a, b) => {
-    if (!a.codecs || !b.codecs) return;
-    for (const c of b.codecs) {
-      const before = a.codecs.find((x) => x.pt === c.pt);
-      if (!before) continue;
-      const fixed = c.fmtp.map(fix).sort();
-      if (JSON.stringify(fixed) === JSON.stringify(before.fmtp)) c.fmtp = fixed;
-    }
-  });
-}
 
 const used = new Map(EXCEPTIONS.map((e) => [e.name, new Set()]));
 

@@ -32,23 +32,12 @@ const codec = (m, pt) => {
 
 // Known divergences between what the XEP texts allow and what sdp-map does; each is asserted
 // to still be present (so that fixing it makes this test fail until the entry is removed).
-const KNOWN = {
-  'static-payload-type-without-clockrate':
-    "XEP-0167's examples omit 'clockrate' for static payload types (<payload-type id='18' " +
-    "name='G729'/>); sdp-map writes 'a=rtpmap:18 G729/0' (invalid) instead of the RFC 3551 " +
-    'rate 8000 (or no rtpmap line for a static type)',
-  'sctp-content-with-other-description':
-    "XEP-0343's own example carries the data channel under a file-transfer <description/>; " +
-    'sdp-map makes it an m=audio line with an empty protocol instead of m=application ' +
-    '(same root cause as the StanzaJS data channel without description: sdp-map should infer ' +
-    'm=application from the XEP-0343 <sctpmap/> in the transport)',
-};
+const KNOWN = {};
 
 // What each fixture must become. `type`/`from` say how to read it.
 const EXPECT = {
   'xep0167-audio-initiate.xml': {
     type: 'offer',
-    known: 'static-payload-type-without-clockrate',
     check(s) {
       assert.equal(s.media.length, 1);
       const [m] = s.media;
@@ -58,8 +47,8 @@ const EXPECT = {
       assert.deepEqual([codec(m, 96).name, codec(m, 96).clock], ['speex', 16000]);
       assert.deepEqual([codec(m, 97).name, codec(m, 97).clock], ['speex', 8000]);
       assert.equal(codec(m, 18).name, 'g729');
-      // Known divergence 'static-payload-type-without-clockrate': should be 8000.
-      assert.equal(codec(m, 18).clock, 0, 'known divergence still present: G729/0');
+      // static payload type without clockrate: the RFC 3551 rate
+      assert.equal(codec(m, 18).clock, 8000);
       assert.deepEqual([codec(m, 103).clock, codec(m, 103).channels], [16000, 2]);
       assert.equal(codec(m, 98).name, 'x-isac');
       assert.deepEqual([m.ice.ufrag, m.ice.pwd], ['k4Tz', 'Qw7pL2xVb9nRt4kZ3mYc8d']);
@@ -193,11 +182,14 @@ const EXPECT = {
   },
   'xep0343-filetransfer-initiate.xml': {
     type: 'offer',
-    known: 'sctp-content-with-other-description',
     check(s) {
+      // the data channel rides under a file-transfer <description/>: the XEP-0343
+      // <sctpmap/> in the transport makes it m=application
       const [m] = s.media;
-      assert.equal(m.sctpPort ?? null, null, 'known divergence: m-line not application');
-      assert.equal(m.kind, 'audio', 'known divergence still present: sdp-map writes m=audio');
+      assert.equal(m.kind, 'application');
+      assert.equal(m.protocol, 'UDP/DTLS/SCTP');
+      assert.equal(m.fmts, 'webrtc-datachannel');
+      assert.equal(m.sctpPort, 5000);
     },
   },
 };

@@ -362,8 +362,10 @@ pub(crate) fn write_content(w: &mut Writer, c: &Content, parts: Parts, from: Rol
             }
             // a rejected content without ICE/DTLS parameters gets no <transport/>:
             // that is how other clients (StanzaJS) mark a rejected m-line
-            let empty_transport =
-                !c.has_transport() && !c.ice.end_of_candidates && c.sctp.is_none();
+            let empty_transport = !c.has_transport()
+                && c.ice.candidates.is_empty()
+                && !c.ice.end_of_candidates
+                && c.sctp.is_none();
             if !(c.rejected && empty_transport) {
                 xep0176::write(w, c, true);
             }
