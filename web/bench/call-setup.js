@@ -9,9 +9,13 @@
 //   floor: N times, two RTCPeerConnections in one page with the same fake camera/microphone,
 //          offer/answer and candidates handed over directly; from createOffer to the first
 //          decoded frame on both sides.
-// Also counts the stanzas both pages send from "Call bob" to both sides 'active'.
+// Also counts the stanzas both pages send from "Call bob" to both sides 'active', and measures
+// file-transfer throughput: a --file-mb MB file alice -> bob through call.files
+// (lib/file-transfer.js, SHA-256 on both sides included) against a raw data channel between
+// two peer connections in one page with the same chunk size and back-pressure, measured while
+// that call is still up (same CPU load).
 // Prints one JSON document: {meta, ours: {medianMs, runs}, floor: {medianMs, runs},
-// overheadMs, stanzasPerSetup}.
+// overheadMs, stanzasPerSetup, files: {oursMBps, rawMBps, ratio}}.
 //
 //   cargo build -p testbed && bash web/tools/build-wasm.sh
 //   unshare --net bash -c 'ip link set lo up && node web/bench/call-setup.js [--calls 10]'
@@ -20,8 +24,10 @@ import { parseArgs } from 'node:util';
 import { startTestbed } from '../test/lib/testbed.js';
 import { launchChromium } from '../test/lib/browser.js';
 
-const { values: opts } = parseArgs({ options: { calls: { type: 'string', default: '10' } } });
+const { values: opts } = parseArgs({ options: { calls: { type: 'string', default: '10' },
+  'file-mb': { type: 'string', default: '50' } } });
 const N = Number(opts.calls);
+const FILE_MB = Number(opts['file-mb']);
 const DEADLINE = 15000;
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -78,8 +84,74 @@ try {
     await bob.waitForFunction(() => !window.demo.call);
   }
 
+  // File throughput through a call.
+  await alice.getByRole('button', { name: 'Call bob' }).click();
+  await bob.getByRole('dialog', { name: 'Incoming call' }).getByRole('button', { name: 'Accept' }).click();
+  for (const p of [alice, bob]) await p.waitForFunction(() => window.demo.call?.files);
+  const received = bob.evaluate(() => new Promise((resolve) => {
+    window.demo.call.files.addEventListener('transfer', (e) => {
+      e.detail.addEventListener('done', (d) => resolve({ at: performance.timeOrigin + performance.now(),
+        verified: d.detail.verified }));
+    }, { once: true });
+  }));
+  const sentAt = await alice.evaluate((mb) => {
+    const block = new Uint8Array(64 * 1024);
+    crypto.getRandomValues(block);
+    const file = new File(Array(mb * 16).fill(block), 'bench.bin');
+    const t0 = performance.timeOrigin + performance.now();
+    const t = window.demo.call.files.send(file);
+    window.benchSender = {};
+    t.addEventListener('progress', () => { window.benchSender.first ??= performance.timeOrigin + performance.now(); }, { once: true });
+    t.addEventListener('done', () => { window.benchSender.done = performance.timeOrigin + performance.now(); });
+    return t0;
+  }, FILE_MB);
+  const got = await received;
+  if (!got.verified) throw new Error('file transfer: SHA-256 mismatch');
+  const oursMBps = FILE_MB / ((got.at - sentAt) / 1000);
+  const sender = await alice.evaluate(() => window.benchSender);
+  if (process.env.BENCH_DEBUG) console.error({ hashMs: sender.first - sentAt, sendMs: sender.done - sender.first, tailMs: got.at - sender.done });
+
   const floorPage = await (await browser.newContext()).newPage();
   await floorPage.goto(`${bed.info.http}/config.json`);
+  const rawMBps = await floorPage.evaluate(async ({ mb, chunk, high, low }) => {
+    const a = new RTCPeerConnection();
+    const b = new RTCPeerConnection();
+    a.onicecandidate = (e) => e.candidate && b.addIceCandidate(e.candidate);
+    b.onicecandidate = (e) => e.candidate && a.addIceCandidate(e.candidate);
+    const ch = a.createDataChannel('raw', { ordered: true });
+    const incoming = new Promise((resolve) => { b.ondatachannel = (e) => resolve(e.channel); });
+    await a.setLocalDescription(await a.createOffer());
+    await b.setRemoteDescription(a.localDescription);
+    await b.setLocalDescription(await b.createAnswer());
+    await a.setRemoteDescription(b.localDescription);
+    const rx = await incoming;
+    rx.binaryType = 'arraybuffer';
+    if (ch.readyState !== 'open') await new Promise((r) => ch.addEventListener('open', r, { once: true }));
+    const total = mb * 1024 * 1024;
+    let got = 0;
+    const done = new Promise((resolve) => {
+      rx.onmessage = (e) => { got += e.data.byteLength; if (got >= total) resolve(performance.now()); };
+    });
+    ch.bufferedAmountLowThreshold = low;
+    const buf = new Uint8Array(chunk);
+    crypto.getRandomValues(buf.subarray(0, 65536));
+    const t0 = performance.now();
+    for (let sent = 0; sent < total; sent += chunk) {
+      if (ch.bufferedAmount > high) {
+        await new Promise((r) => ch.addEventListener('bufferedamountlow', r, { once: true }));
+      }
+      ch.send(buf);
+    }
+    const t1 = await done;
+    a.close();
+    b.close();
+    return mb / ((t1 - t0) / 1000);
+  }, { mb: FILE_MB, chunk: 64 * 1024, high: 4 * 1024 * 1024, low: 1024 * 1024 });
+  // The call stayed up during the raw measurement, so both ran with the same CPU load (two
+  // pages decoding and rendering video on a small machine).
+  await bob.getByRole('button', { name: 'Hang up' }).click();
+  await alice.waitForFunction(() => !window.demo.call);
+
   const floor = await floorPage.evaluate(async (n) => {
     const runs = [];
     for (let i = 0; i < n; i += 1) {
@@ -114,6 +186,7 @@ try {
     return runs;
   }, N);
 
+
   const oursMedian = median(ours.map((r) => r.bothMs));
   const floorMedian = median(floor.map((r) => r.bothMs));
   console.log(JSON.stringify({
@@ -124,6 +197,7 @@ try {
     floor: { medianMs: floorMedian, runs: floor },
     overheadMs: oursMedian - floorMedian,
     stanzasPerSetup: median(stanzas),
+    files: { mb: FILE_MB, oursMBps, rawMBps, ratio: oursMBps / rawMBps, goal: 'ratio >= 0.8' },
   }, null, 2));
 } finally {
   await browser.close().catch(() => {});

@@ -60,7 +60,11 @@ export class Transfer extends EventTarget {
     this._files._wake();
   }
 
+  /** Progress events at most every 1% (and at the end), not per chunk. */
   _progress() {
+    const step = Math.max(CHUNK, Math.floor(this.size / 100));
+    if (this.bytes < this.size && this.bytes - (this._reported ?? 0) < step) return;
+    this._reported = this.bytes;
     this.dispatchEvent(new CustomEvent('progress', { detail: { bytes: this.bytes, size: this.size } }));
   }
 }
