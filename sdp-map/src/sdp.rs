@@ -58,7 +58,7 @@ fn err(line: usize, kind: SdpErrorKind) -> SdpError {
 }
 
 fn num<T: std::str::FromStr>(s: &str, line: usize, field: &'static str) -> Result<T, SdpError> {
-    s.trim()
+    s.trim_ascii()
         .parse()
         .map_err(|_| err(line, SdpErrorKind::Number { field }))
 }
@@ -90,7 +90,7 @@ struct MediaState {
 /// Parses one `a=candidate` value (without the `a=` / `candidate:` prefix
 /// stripped or not: both `candidate:...` and the bare value are accepted).
 pub fn parse_candidate(value: &str, line: usize) -> Result<Candidate, SdpError> {
-    let v = value.trim();
+    let v = value.trim_ascii();
     let v = v.strip_prefix("a=").unwrap_or(v);
     let v = v.strip_prefix("candidate:").unwrap_or(v);
     let mut it = v.split_ascii_whitespace();
@@ -167,12 +167,19 @@ pub fn write_candidate(c: &Candidate) -> String {
     s
 }
 
+/// `str::split_once` for an ASCII byte, without the generic pattern machinery
+/// (most SDP fields are a few bytes long).
+fn split_at_byte(s: &str, b: u8) -> Option<(&str, &str)> {
+    let i = s.bytes().position(|c| c == b)?;
+    Some((&s[..i], &s[i + 1..]))
+}
+
 fn parse_fmtp_params(s: &str) -> Vec<(String, String)> {
     s.split(';')
         .map(str::trim)
         .filter(|p| !p.is_empty())
-        .map(|p| match p.split_once('=') {
-            Some((k, v)) => (k.trim().to_string(), v.trim().to_string()),
+        .map(|p| match split_at_byte(p, b'=') {
+            Some((k, v)) => (k.trim_ascii().to_string(), v.trim_ascii().to_string()),
             None => (String::new(), p.to_string()),
         })
         .collect()
@@ -194,7 +201,7 @@ fn write_fmtp_params(params: &[(String, String)]) -> String {
 }
 
 fn parse_rtcp_fb(s: &str) -> RtcpFb {
-    let mut it = s.trim().splitn(2, ' ');
+    let mut it = s.trim_ascii().splitn(2, ' ');
     let kind = it.next().unwrap_or("").to_string();
     let subtype = it
         .next()
@@ -216,17 +223,21 @@ fn pt_and_rest<'a>(
     line: usize,
     attr: &'static str,
 ) -> Result<(&'a str, &'a str), SdpError> {
-    let (pt, rest) = v.split_once(' ').unwrap_or((v, ""));
+    let (pt, rest) = split_at_byte(v, b' ').unwrap_or((v, ""));
     if pt.is_empty() {
         return Err(bad_attr(line, attr));
     }
-    Ok((pt, rest.trim()))
+    Ok((pt, rest.trim_ascii()))
 }
 
 /// `char::is_control` (other than tab) anywhere in `line`, checked on bytes:
 /// C0 and DEL are single bytes, C1 (U+0080..U+009F) is `0xC2 0x80..=0x9F`.
 fn has_control(line: &str) -> bool {
     let b = line.as_bytes();
+    // fast path: printable ASCII and tabs only
+    if b.iter().all(|&c| (0x20..0x7f).contains(&c) || c == b'\t') {
+        return false;
+    }
     b.iter().enumerate().any(|(i, &c)| {
         (c < 0x20 && c != b'\t')
             || c == 0x7f
@@ -247,8 +258,8 @@ impl Session {
         let mut explicit_dirs = Vec::new();
         for (idx, raw) in text.split('\n').enumerate() {
             let line_no = idx + 1;
-            let line = raw.trim_end();
-            if line.trim().is_empty() {
+            let line = raw.trim_ascii_end();
+            if line.trim_ascii().is_empty() {
                 continue;
             }
             if has_control(line) {
@@ -259,7 +270,7 @@ impl Session {
                 _ => return Err(err(line_no, SdpErrorKind::Syntax)),
             };
             if !seen_version {
-                if kind != b'v' || value.trim() != "0" {
+                if kind != b'v' || value.trim_ascii() != "0" {
                     return Err(err(line_no, SdpErrorKind::MissingVersion));
                 }
                 seen_version = true;
@@ -403,7 +414,7 @@ fn finish_media(m: MediaState, index: usize, explicit_dirs: &mut Vec<bool>) -> C
 }
 
 fn split_attr(value: &str) -> (&str, Option<&str>) {
-    match value.split_once(':') {
+    match split_at_byte(value, b':') {
         Some((n, v)) => (n, Some(v)),
         None => (value, None),
     }
@@ -411,12 +422,12 @@ fn split_attr(value: &str) -> (&str, Option<&str>) {
 
 fn parse_fingerprint(v: &str, line: usize) -> Result<Fingerprint, SdpError> {
     let (h, val) = v
-        .trim()
+        .trim_ascii()
         .split_once(' ')
         .ok_or_else(|| bad_attr(line, "fingerprint"))?;
     Ok(Fingerprint {
         hash: h.to_string(),
-        value: val.trim().to_string(),
+        value: val.trim_ascii().to_string(),
     })
 }
 
@@ -437,13 +448,13 @@ fn session_attribute(
             });
         }
         ("msid-semantic", Some(v)) => s.msid_semantic = Some(v.to_string()),
-        ("ice-ufrag", Some(v)) => d.ufrag = Some(v.trim().to_string()),
-        ("ice-pwd", Some(v)) => d.pwd = Some(v.trim().to_string()),
+        ("ice-ufrag", Some(v)) => d.ufrag = Some(v.trim_ascii().to_string()),
+        ("ice-pwd", Some(v)) => d.pwd = Some(v.trim_ascii().to_string()),
         ("ice-options", Some(v)) => {
             d.options = v.split_ascii_whitespace().map(str::to_string).collect()
         }
         ("fingerprint", Some(v)) => d.fingerprints.push(parse_fingerprint(v, line)?),
-        ("setup", Some(v)) => d.setup = Some(v.trim().to_string()),
+        ("setup", Some(v)) => d.setup = Some(v.trim_ascii().to_string()),
         ("extmap-allow-mixed", None) => d.extmap_allow_mixed = true,
         ("end-of-candidates", None) => d.end_of_candidates = true,
         ("sendrecv" | "sendonly" | "recvonly" | "inactive", None) => {
@@ -459,7 +470,7 @@ fn media_attribute(m: &mut MediaState, value: &str, line: usize) -> Result<(), S
     let c = &mut m.content;
     match (name, v) {
         ("mid", Some(v)) => {
-            c.mid = v.trim().to_string();
+            c.mid = v.trim_ascii().to_string();
             m.has_mid = true;
         }
         ("sendrecv" | "sendonly" | "recvonly" | "inactive", None) => {
@@ -511,7 +522,7 @@ fn media_attribute(m: &mut MediaState, value: &str, line: usize) -> Result<(), S
             }
         }
         ("extmap", Some(v)) => {
-            let mut it = v.trim().splitn(3, ' ');
+            let mut it = v.trim_ascii().splitn(3, ' ');
             let idd = it.next().unwrap_or("");
             let uri = it
                 .next()
@@ -534,13 +545,13 @@ fn media_attribute(m: &mut MediaState, value: &str, line: usize) -> Result<(), S
         }
         ("extmap-allow-mixed", None) => c.extmap_allow_mixed = true,
         ("ssrc", Some(v)) => {
-            let (ssrc, rest) = v.split_once(' ').unwrap_or((v, ""));
+            let (ssrc, rest) = split_at_byte(v, b' ').unwrap_or((v, ""));
             let ssrc: u32 = num(ssrc, line, "ssrc")?;
-            let rest = rest.trim();
+            let rest = rest.trim_ascii();
             let param = if rest.is_empty() {
                 None
             } else {
-                Some(match rest.split_once(':') {
+                Some(match split_at_byte(rest, b':') {
                     Some((n, v)) => (n.to_string(), Some(v.to_string())),
                     None => (rest.to_string(), None),
                 })
@@ -580,7 +591,7 @@ fn media_attribute(m: &mut MediaState, value: &str, line: usize) -> Result<(), S
             });
         }
         ("rid", Some(v)) => {
-            let mut it = v.trim().splitn(3, ' ');
+            let mut it = v.trim_ascii().splitn(3, ' ');
             let id = it.next().filter(|s| !s.is_empty());
             let dir = it.next().filter(|s| !s.is_empty());
             match (id, dir) {
@@ -592,12 +603,12 @@ fn media_attribute(m: &mut MediaState, value: &str, line: usize) -> Result<(), S
                 _ => return Err(bad_attr(line, "rid")),
             }
         }
-        ("simulcast", Some(v)) => c.simulcast = Some(v.trim().to_string()),
+        ("simulcast", Some(v)) => c.simulcast = Some(v.trim_ascii().to_string()),
         ("ice-ufrag", Some(v)) => {
-            c.ice.ufrag = Some(v.trim().to_string());
+            c.ice.ufrag = Some(v.trim_ascii().to_string());
         }
         ("ice-pwd", Some(v)) => {
-            c.ice.pwd = Some(v.trim().to_string());
+            c.ice.pwd = Some(v.trim_ascii().to_string());
         }
         ("ice-options", Some(v)) => {
             c.ice.options = v.split_ascii_whitespace().map(str::to_string).collect();
@@ -606,7 +617,7 @@ fn media_attribute(m: &mut MediaState, value: &str, line: usize) -> Result<(), S
         ("end-of-candidates", None) => c.ice.end_of_candidates = true,
         ("fingerprint", Some(v)) => c.dtls.fingerprints.push(parse_fingerprint(v, line)?),
         ("setup", Some(v)) => {
-            c.dtls.setup = Some(v.trim().to_string());
+            c.dtls.setup = Some(v.trim_ascii().to_string());
         }
         ("rtcp-mux", None) => c.rtcp_mux = true,
         ("rtcp-mux-only", None) => c.rtcp_mux_only = true,

@@ -132,6 +132,11 @@ fn check_value(
     v: &str,
     token: bool,
 ) -> Result<(), JingleError> {
+    // fast path: printable ASCII (no space in a token)
+    let lo = if token { 0x21 } else { 0x20 };
+    if !v.is_empty() && v.bytes().all(|b| (lo..0x7f).contains(&b)) {
+        return Ok(());
+    }
     let badc = |c: char| (c.is_control() && c != '\t') || (token && c.is_whitespace());
     if v.chars().any(badc) || (token && v.is_empty()) {
         return Err(bad(element, attribute, v));
