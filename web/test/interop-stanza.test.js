@@ -1,0 +1,183 @@
+// Interop of our plugin (the demo page, lib/jingle.js) with an independent Jingle
+// implementation in the same Chromium: StanzaJS 12 (npm `stanza`, its Jingle SessionManager and
+// MediaSession), bundled for the browser with esbuild at test time. Calls both ways, media
+// checked with getStats on both sides.
+//
+// StanzaJS 12 only knows an obsolete JMI namespace (urn:xmpp:jingle:jingle-message:0), so the
+// StanzaJS peer answers our `propose` (urn:xmpp:jingle-message:0) with a `proceed` it writes
+// itself; when StanzaJS calls, it sends a plain session-initiate, which our plugin rings for.
+// Run inside a loopback-only network namespace (see lib/browser.js).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { startTestbed } from './lib/testbed.js';
+import { launchChromium } from './lib/browser.js';
+
+const DEADLINE = 15000;
+let bed;
+let browser;
+let bundle;
+const pageErrors = [];
+
+before(async () => {
+  const out = await build({
+    entryPoints: [fileURLToPath(new URL('../node_modules/stanza/index.module.js', import.meta.url))],
+    bundle: true, format: 'iife', globalName: 'XMPP', platform: 'browser', write: false,
+    logLevel: 'error',
+  });
+  bundle = out.outputFiles[0].text;
+  bed = await startTestbed({ users: ['alice:alice-pw', 'carol:carol-pw'], web: true });
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close().catch(() => {});
+  await bed?.stop();
+});
+
+const user = (name) => bed.info.users.find((u) => u.jid.startsWith(`${name}@`));
+
+function watch(page, name) {
+  page.setDefaultTimeout(DEADLINE);
+  page.on('pageerror', (e) => pageErrors.push(`${name}: ${e.message}`));
+  page.on('console', (m) => {
+    if (process.env.DEMO_DEBUG) console.log(name, m.type(), m.text());
+    if (m.type() === 'error' && !/Data frame received after close/.test(m.text())) {
+      pageErrors.push(`${name} console: ${m.text()}`);
+    }
+  });
+}
+
+async function demoPage(name) {
+  const page = await (await browser.newContext()).newPage();
+  watch(page, name);
+  await page.goto(bed.info.http);
+  await page.getByLabel('JID').fill(user(name).jid);
+  await page.getByLabel('Password').fill(user(name).password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByRole('heading', { name: 'Online users' }).waitFor();
+  return page;
+}
+
+/** A page running a StanzaJS client logged in as `name`, answering calls automatically. */
+async function stanzaPage(name) {
+  // A page of our own origin (the idle demo page, not logged in: Chromium's local network
+  // access checks block WebSockets to loopback from pages faked with route()), plus StanzaJS.
+  const page = await (await browser.newContext()).newPage();
+  watch(page, `${name} (StanzaJS)`);
+  await page.goto(bed.info.http);
+  await page.addScriptTag({ content: bundle });
+  await page.waitForFunction(() => window.XMPP?.createClient);
+  await page.evaluate(({ jid, password, websocket }) => new Promise((resolve, reject) => {
+    const client = window.XMPP.createClient({
+      jid, password, resource: 'stanza',
+      transports: { websocket, bosh: false },
+      jingle: { iceServers: [], bundlePolicy: 'max-bundle' },
+    });
+    window.peer = { client, session: null, remote: [] };
+    // Play what arrives (Chromium counts audio samples only for played-out audio).
+    client.jingle.on('peerTrackAdded', (session, track, stream) => {
+      window.peer.remote.push(track.kind);
+      if (track.kind !== 'video') return;
+      const v = document.createElement('video');
+      v.autoplay = true;
+      v.srcObject = stream;
+      document.body.append(v);
+      v.play().catch(() => {});
+    });
+    // Our JMI namespace is unknown to StanzaJS: answer `propose` with `proceed` by hand.
+    client.on('raw:incoming', (xml) => {
+      const m = /<propose[^>]*xmlns=['"]urn:xmpp:jingle-message:0['"][^>]*>/.exec(xml)
+        ?? /<propose[^>]*id=['"][^'"]+['"][^>]*xmlns=['"]urn:xmpp:jingle-message:0['"]/.exec(xml);
+      if (!m || !window.peer.autoProceed) return;
+      const id = /id=['"]([^'"]+)['"]/.exec(m[0])[1];
+      const from = /<message[^>]*from=['"]([^'"]+)['"]/.exec(xml)[1];
+      client.transport.socket.send(`<message xmlns='jabber:client' to='${from}' type='chat'>`
+        + `<proceed xmlns='urn:xmpp:jingle-message:0' id='${id}'/></message>`);
+    });
+    client.on('jingle:incoming', async (session) => {
+      window.peer.session = session;
+      const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+      for (const t of stream.getTracks()) session.addTrack(t, stream);
+      session.accept();
+    });
+    client.on('session:started', () => {
+      client.sendPresence();
+      resolve();
+    });
+    client.on('auth:failed', () => reject(new Error('StanzaJS: auth failed')));
+    client.on('disconnected', () => reject(new Error('StanzaJS: disconnected')));
+    client.connect();
+  }), { jid: user(name).jid, password: user(name).password, websocket: bed.info.websocket });
+  return page;
+}
+
+/** Waits until `pc` (found by `pick` in the page) decodes video frames and audio, rising. */
+function mediaFlows(page, pick) {
+  return page.evaluate(async ({ deadline, pickSrc }) => {
+    // eslint-disable-next-line no-new-func
+    const getPc = new Function(`return (${pickSrc})();`);
+    const read = async () => {
+      const out = { frames: 0, samples: 0 };
+      const pc = getPc();
+      if (!pc) return out;
+      for (const s of (await pc.getStats()).values()) {
+        if (s.type !== 'inbound-rtp') continue;
+        if (s.kind === 'video') out.frames += s.framesDecoded ?? 0;
+        if (s.kind === 'audio') out.samples += s.totalSamplesReceived ?? 0;
+      }
+      return out;
+    };
+    const end = Date.now() + deadline;
+    let first = null;
+    let last = null;
+    while (Date.now() < end) {
+      last = await read();
+      if (!first && last.frames > 0 && last.samples > 0) first = last;
+      else if (first && last.frames > first.frames && last.samples > first.samples) return last;
+      // Poll the stats until the deadline (no "frame decoded" event to wait on).
+      await new Promise((r) => { setTimeout(r, 50); });
+    }
+    throw new Error(`media not flowing within ${deadline} ms: ${JSON.stringify({ first, last })}`);
+  }, { deadline: DEADLINE, pickSrc: pick.toString() });
+}
+
+const ours = () => window.demo.call?.pc;
+const theirs = () => window.peer.session?.pc;
+
+test('our plugin calls StanzaJS 12: media both ways, hang up from our side', async () => {
+  const carol = await stanzaPage('carol');
+  await carol.evaluate(() => { window.peer.autoProceed = true; });
+  const alice = await demoPage('alice');
+  await alice.getByRole('button', { name: 'Call carol' }).click();
+  await alice.getByRole('button', { name: 'Hang up' }).waitFor();
+  await Promise.all([mediaFlows(alice, ours), mediaFlows(carol, theirs)]);
+  await alice.getByRole('button', { name: 'Hang up' }).click();
+  await carol.waitForFunction(() => window.peer.session.state === 'ended');
+  await alice.getByRole('status').filter({ hasText: 'Call ended.' }).waitFor();
+  await alice.context().close();
+  await carol.context().close();
+  assert.deepEqual(pageErrors, []);
+});
+
+test('StanzaJS 12 calls our plugin (session-initiate without JMI): media both ways, it hangs up', async () => {
+  const carol = await stanzaPage('carol');
+  const alice = await demoPage('alice');
+  const aliceJid = await alice.evaluate(() => window.demo.conn.jid);
+  await carol.evaluate(async (to) => {
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+    const session = window.peer.client.jingle.createMediaSession(to, undefined, stream);
+    window.peer.session = session; // the stream's tracks are added by the constructor
+    session.start();
+  }, aliceJid);
+  const dialog = alice.getByRole('dialog', { name: 'Incoming call' });
+  await dialog.getByText('carol is calling you').waitFor();
+  await dialog.getByRole('button', { name: 'Accept' }).click();
+  await Promise.all([mediaFlows(alice, ours), mediaFlows(carol, theirs)]);
+  await carol.evaluate(() => window.peer.session.end('success'));
+  await alice.getByRole('status').filter({ hasText: 'carol hung up.' }).waitFor();
+  await alice.context().close();
+  await carol.context().close();
+  assert.deepEqual(pageErrors, []);
+});
