@@ -106,6 +106,12 @@ function rssKiB(pid) {
   return Number(/VmRSS:\s+(\d+)/.exec(status)[1]);
 }
 
+/** CPU seconds (user + system) the process has used: ticks are 1/100 s on Linux. */
+function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const bed = await startTestbed({ users: ['bench:bench'], focus: true, focusLog: 'warn' });
@@ -117,8 +123,11 @@ try {
   await pingRun(client, focus, 'warm-f');
   await pingRun(client, domain, 'warm-s');
   const runs = { focus: [], server: [] };
+  let focusCpu = 0;
   for (let r = 0; r < ROUNDS; r++) {
+    const cpuBefore = cpuSeconds(focusPid);
     runs.focus.push(await pingRun(client, focus, `f${r}`));
+    focusCpu += cpuSeconds(focusPid) - cpuBefore;
     runs.server.push(await pingRun(client, domain, `s${r}`));
   }
   const afterRss = rssKiB(focusPid);
@@ -133,6 +142,8 @@ try {
     component: summary(runs.focus),
     server: summary(runs.server),
     componentRssKiB: { idle: idleRss, afterRun: afterRss },
+    // The focus's own CPU per answered ping: the rest of the component path is ejabberd's.
+    componentCpuMicrosPerPing: Number(((focusCpu / (COUNT * ROUNDS)) * 1e6).toFixed(1)),
   };
   result.ratio = Number((result.component.iqsPerSecond / result.server.iqsPerSecond).toFixed(3));
   console.log(JSON.stringify(result, null, 2));
