@@ -191,6 +191,12 @@ fn find(hay: &str, from: usize, needle: &str) -> Option<usize> {
     hay.get(from..)?.find(needle).map(|i| i + from)
 }
 
+/// `split_once(':')` for short names (no searcher set-up).
+fn split_colon(s: &str) -> Option<(&str, &str)> {
+    let i = s.bytes().position(|b| b == b':')?;
+    Some((&s[..i], &s[i + 1..]))
+}
+
 fn find_byte(hay: &str, from: usize, needle: char) -> Option<usize> {
     hay.get(from..)?.find(needle).map(|i| i + from)
 }
@@ -464,7 +470,7 @@ impl<'i> Parser<'i> {
                     self.bindings.push((prefix, idx));
                 }
             } else {
-                if let Some((p, _)) = key.split_once(':') {
+                if let Some((p, _)) = split_colon(key) {
                     if self.resolve(p).is_none() {
                         let p = p.to_string();
                         self.bindings.truncate(mark);
@@ -484,7 +490,7 @@ impl<'i> Parser<'i> {
         let Some((_, empty)) = attrs.end else {
             return Err(self.malformed("unterminated start tag"));
         };
-        let (prefix, local) = match qname.split_once(':') {
+        let (prefix, local) = match split_colon(qname) {
             Some((p, l)) => (p, l),
             None => ("", qname),
         };
@@ -619,9 +625,10 @@ impl<'i> Iterator for RawAttrs<'i> {
             return Some(Err("no whitespace between attributes"));
         }
         let start = i;
-        while i < b.len() && !NAME_STOP[b[i] as usize] {
-            i += 1;
-        }
+        i += b[i..]
+            .iter()
+            .position(|&c| NAME_STOP[c as usize])
+            .unwrap_or(b.len() - i);
         let name = &self.raw[start..i];
         while i < b.len() && is_space(b[i]) {
             i += 1;
@@ -643,9 +650,10 @@ impl<'i> Iterator for RawAttrs<'i> {
         let mut j = vstart;
         let mut special = false;
         loop {
-            while j < b.len() && !stop[b[j] as usize] {
-                j += 1;
-            }
+            j += b[j..]
+                .iter()
+                .position(|&c| stop[c as usize])
+                .unwrap_or(b.len() - j);
             match b.get(j) {
                 None => return Some(Err("unterminated attribute value")),
                 Some(&c) if c == q => break,
