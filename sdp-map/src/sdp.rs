@@ -185,8 +185,7 @@ fn parse_fmtp_params(s: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-fn write_fmtp_params(params: &[(String, String)]) -> String {
-    let mut s = String::new();
+fn write_fmtp_params(s: &mut String, params: &[(String, String)]) {
     for (i, (k, v)) in params.iter().enumerate() {
         if i > 0 {
             s.push(';');
@@ -197,18 +196,16 @@ fn write_fmtp_params(params: &[(String, String)]) -> String {
         }
         s.push_str(v);
     }
-    s
 }
 
 fn parse_rtcp_fb(s: &str) -> RtcpFb {
-    let mut it = s.trim_ascii().splitn(2, ' ');
-    let kind = it.next().unwrap_or("").to_string();
-    let subtype = it
-        .next()
-        .map(str::trim)
-        .filter(|x| !x.is_empty())
-        .map(str::to_string);
-    RtcpFb { kind, subtype }
+    let s = s.trim_ascii();
+    let (kind, sub) = split_at_byte(s, b' ').unwrap_or((s, ""));
+    let sub = sub.trim();
+    RtcpFb {
+        kind: kind.to_string(),
+        subtype: (!sub.is_empty()).then(|| sub.to_string()),
+    }
 }
 
 impl MediaState {
@@ -386,6 +383,7 @@ fn parse_m_line(value: &str, line: usize) -> Result<MediaState, SdpError> {
         ..Content::default()
     };
     if content.is_rtp() {
+        content.codecs = Vec::with_capacity(value.bytes().filter(|&b| b == b' ').count());
         for pt in f {
             content.codecs.push(Codec {
                 pt: num(pt, line, "m= payload type")?,
@@ -480,15 +478,22 @@ fn media_attribute(m: &mut MediaState, value: &str, line: usize) -> Result<(), S
         ("rtpmap", Some(v)) => {
             let (pt, rest) = pt_and_rest(v, line, "rtpmap")?;
             let pt: u8 = num(pt, line, "rtpmap payload type")?;
-            let mut parts = rest.split('/');
-            let name = parts.next().unwrap_or("").to_string();
-            let clockrate = match parts.next() {
-                Some(r) => num(r, line, "rtpmap clock rate")?,
-                None => 0,
-            };
-            let channels = match parts.next() {
-                Some(ch) => Some(num(ch, line, "rtpmap channels")?),
-                None => None,
+            // <name>/<clock rate>[/<channels>]
+            let (name, rates) = split_at_byte(rest, b'/').unwrap_or((rest, ""));
+            let name = name.to_string();
+            let (clockrate, channels) = if rest.len() == name.len() {
+                (0, None)
+            } else {
+                match split_at_byte(rates, b'/') {
+                    Some((r, ch)) => {
+                        let ch = split_at_byte(ch, b'/').map_or(ch, |(c, _)| c);
+                        (
+                            num(r, line, "rtpmap clock rate")?,
+                            Some(num(ch, line, "rtpmap channels")?),
+                        )
+                    }
+                    None => (num(rates, line, "rtpmap clock rate")?, None),
+                }
             };
             match m.codec_mut(pt) {
                 Some(codec) => {
@@ -721,7 +726,8 @@ fn write_content(o: &mut String, c: &Content, mixed_at_session: bool) {
     let _ = write!(o, "m={media} {port} {protocol}");
     if protocol.contains("RTP") {
         for codec in &c.codecs {
-            let _ = write!(o, " {}", codec.pt);
+            o.push(' ');
+            num_to(o, codec.pt);
         }
     } else {
         for f in &c.formats {
@@ -758,13 +764,17 @@ fn write_content(o: &mut String, c: &Content, mixed_at_session: bool) {
         o.push_str("a=bundle-only\r\n");
     }
     for h in &c.hdrexts {
-        let _ = write!(o, "a=extmap:{}", h.id);
+        o.push_str("a=extmap:");
+        num_to(o, h.id);
         if let Some(d) = h.direction {
-            let _ = write!(o, "/{}", d.as_str());
+            o.push('/');
+            o.push_str(d.as_str());
         }
-        let _ = write!(o, " {}", h.uri);
+        o.push(' ');
+        o.push_str(&h.uri);
         if let Some(a) = &h.attributes {
-            let _ = write!(o, " {a}");
+            o.push(' ');
+            o.push_str(a);
         }
         o.push_str("\r\n");
     }
@@ -792,30 +802,31 @@ fn write_content(o: &mut String, c: &Content, mixed_at_session: bool) {
     }
     for codec in &c.codecs {
         if codec.rtpmap {
-            let _ = write!(
-                o,
-                "a=rtpmap:{} {}/{}",
-                codec.pt, codec.name, codec.clockrate
-            );
+            o.push_str("a=rtpmap:");
+            num_to(o, codec.pt);
+            o.push(' ');
+            o.push_str(&codec.name);
+            o.push('/');
+            num_to(o, codec.clockrate);
             if let Some(ch) = codec.channels {
-                let _ = write!(o, "/{ch}");
+                o.push('/');
+                num_to(o, ch);
             }
             o.push_str("\r\n");
         }
         for fb in &codec.rtcp_fb {
-            write_fb(o, &codec.pt.to_string(), fb);
+            write_fb(o, Some(codec.pt), fb);
         }
         if !codec.params.is_empty() {
-            let _ = write!(
-                o,
-                "a=fmtp:{} {}\r\n",
-                codec.pt,
-                write_fmtp_params(&codec.params)
-            );
+            o.push_str("a=fmtp:");
+            num_to(o, codec.pt);
+            o.push(' ');
+            write_fmtp_params(o, &codec.params);
+            o.push_str("\r\n");
         }
     }
     for fb in &c.rtcp_fb_all {
-        write_fb(o, "*", fb);
+        write_fb(o, None, fb);
     }
     for r in &c.rids {
         let _ = write!(o, "a=rid:{} {}", r.id, r.direction);
@@ -840,9 +851,13 @@ fn write_content(o: &mut String, c: &Content, mixed_at_session: bool) {
             let _ = write!(o, "a=ssrc:{}\r\n", src.ssrc);
         }
         for (n, v) in &src.params {
-            let _ = write!(o, "a=ssrc:{} {n}", src.ssrc);
+            o.push_str("a=ssrc:");
+            num_to(o, src.ssrc);
+            o.push(' ');
+            o.push_str(n);
             if let Some(v) = v {
-                let _ = write!(o, ":{v}");
+                o.push(':');
+                o.push_str(v);
             }
             o.push_str("\r\n");
         }
@@ -867,10 +882,21 @@ fn write_content(o: &mut String, c: &Content, mixed_at_session: bool) {
     }
 }
 
-fn write_fb(o: &mut String, pt: &str, fb: &RtcpFb) {
-    let _ = write!(o, "a=rtcp-fb:{pt} {}", fb.kind);
+fn write_fb(o: &mut String, pt: Option<u8>, fb: &RtcpFb) {
+    o.push_str("a=rtcp-fb:");
+    match pt {
+        Some(pt) => num_to(o, pt),
+        None => o.push('*'),
+    }
+    o.push(' ');
+    o.push_str(&fb.kind);
     if let Some(s) = &fb.subtype {
-        let _ = write!(o, " {s}");
+        o.push(' ');
+        o.push_str(s);
     }
     o.push_str("\r\n");
+}
+
+fn num_to(o: &mut String, v: impl Into<u64>) {
+    crate::jingle::xml::push_num(o, v.into());
 }

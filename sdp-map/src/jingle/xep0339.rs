@@ -46,7 +46,7 @@ pub fn write_group(w: &mut Writer, g: &SsrcGroup) {
     w.attr("semantics", &g.semantics);
     for s in &g.ssrcs {
         w.start("source", NS_SSMA);
-        w.attr_num("ssrc", s);
+        w.attr_num("ssrc", *s);
         w.end();
     }
     w.end();

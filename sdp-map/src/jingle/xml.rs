@@ -13,7 +13,7 @@
 //! reference. Readers walk it through the `Copy` handle [`Element`].
 
 use std::borrow::Cow;
-use std::fmt::{self, Write as _};
+use std::fmt;
 
 use super::{MAX_XML_DEPTH, MAX_XML_LEN};
 
@@ -669,6 +669,23 @@ impl<'i> Iterator for RawAttrs<'i> {
     }
 }
 
+/// Appends the decimal digits of `v` (without the formatting machinery).
+pub fn push_num(out: &mut String, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for &d in &buf[i..] {
+        out.push(char::from(d));
+    }
+}
+
 /// Writes XML text directly: elements with a static name and namespace
 /// (`xmlns` written when it differs from the parent's), attributes in
 /// single quotes, escaped values and text.
@@ -764,10 +781,14 @@ impl Writer {
         self.out.push('\'');
     }
 
-    /// Adds an attribute whose value needs no escaping (a number).
-    pub fn attr_num(&mut self, name: &str, value: impl fmt::Display) {
+    /// Adds a numeric attribute.
+    pub fn attr_num(&mut self, name: &str, value: impl Into<u64>) {
         debug_assert!(self.open_tag);
-        let _ = write!(self.out, " {name}='{value}'");
+        self.out.push(' ');
+        self.out.push_str(name);
+        self.out.push_str("='");
+        push_num(&mut self.out, value.into());
+        self.out.push('\'');
     }
 
     /// Adds escaped text.
@@ -776,10 +797,10 @@ impl Writer {
         escape_into(&mut self.out, t);
     }
 
-    /// Adds text that needs no escaping (a number).
-    pub fn text_num(&mut self, value: impl fmt::Display) {
+    /// Adds a number as text.
+    pub fn text_num(&mut self, value: impl Into<u64>) {
         self.close_tag();
-        let _ = write!(self.out, "{value}");
+        push_num(&mut self.out, value.into());
     }
 
     /// Closes the innermost open element.
