@@ -4,15 +4,20 @@
 //! to `wasm32-unknown-unknown`, by the browser client.
 //!
 //! ```text
-//!   SDP text --Session::parse_sdp--> Session --Session::to_jingle--> <jingle/>
-//!   <jingle/> --Session::from_jingle--> Session --Session::to_sdp--> SDP text
+//!   SDP text --Session::parse_sdp--> Session --Session::to_jingle_xml--> <jingle/> text
+//!   <jingle/> text --Session::from_jingle_xml--> Session --Session::to_sdp--> SDP text
 //! ```
+//!
+//! The XML layer ([`jingle::xml`]) reads text into a small borrowed tree and
+//! writes text directly; `Session::to_jingle`/`from_jingle` (native builds)
+//! are thin `minidom::Element` adapters over the text form for the component.
 //!
 //! # String API
 //! - [`sdp_to_jingle`]`(sdp, &ToJingle) -> Result<String, Error>`: one
 //!   `<jingle xmlns='urn:xmpp:jingle:1'>` element.
 //! - [`jingle_to_sdp`]`(xml, &ToSdp) -> Result<String, Error>`: SDP with CRLF
-//!   line ends; `xml` is a `<jingle>` element or an `<iq>` holding one.
+//!   line ends; `xml` is a `<jingle>` element or an `<iq>` holding one, with a
+//!   session description (`transport-info` and other actions are an error).
 //! - Trickle ICE: [`candidate_to_transport_info`] (one `a=candidate` line ->
 //!   one `transport-info`) and [`transport_info_to_candidates`].
 //!

@@ -11,7 +11,7 @@ fn default_protocol(c: &Content) -> (&'static str, &'static [&'static str]) {
 }
 
 /// Writes `<media xmlns='urn:xmpp:jingle-focus:sdp:0'>` when the content has
-/// anything that the XEPs do not carry; `None` otherwise.
+/// anything that the XEPs do not carry; nothing otherwise.
 pub fn write_media(w: &mut Writer, c: &Content) {
     let (proto, formats) = default_protocol(c);
     let proto_differs = c.protocol != proto;

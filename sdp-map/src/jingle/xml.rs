@@ -4,9 +4,10 @@
 //! character references; no DTD — with namespaces resolved and size and depth
 //! limited) and a direct string writer with escaping.
 //!
-//! Measured: `quick-xml`'s reader plus a tree cost about twice as many
-//! instructions as this tokenizer for a Chromium offer, most of it scanning
-//! each tag twice and validating UTF-8 the input `&str` already guarantees.
+//! Measured (callgrind, Chromium audio+video+data offer as Jingle, 13.6 KB):
+//! `quick-xml` 0.42's reader plus this tree took 438k instructions, this
+//! tokenizer 282k (`minidom` before both: about 6x the time); quick-xml scans
+//! each tag twice and re-validates UTF-8 that the input `&str` guarantees.
 //!
 //! The tree is one arena (`Vec` of nodes, `Vec` of attributes) borrowing names
 //! and values from the input; values are unescaped only when they hold a
@@ -586,8 +587,7 @@ static VALUE_STOP_QUOT: [bool; 256] = byte_table(b"\"<&\t\n\r");
 
 /// Attributes of a start tag (`name='value'` pairs after the element name),
 /// values still escaped, with a flag saying whether a value needs unescaping or
-/// whitespace normalization. Faster than quick-xml's checked iterator;
-/// duplicates are checked by the caller.
+/// whitespace normalization. Duplicates are checked by the caller.
 struct RawAttrs<'i> {
     raw: &'i str,
     pos: usize,
