@@ -305,6 +305,7 @@ function showCall(call) {
     if (ui.remoteVideo.srcObject !== call.remoteStream) ui.remoteVideo.srcObject = call.remoteStream;
   });
   call.addEventListener('ended', (e) => callEnded(call, e.detail));
+  call.addEventListener('remotemute', () => renderCall());
   call.addEventListener('files', (e) => {
     ui.sendFile.disabled = false;
     e.detail.files.addEventListener('transfer', (t) => showTransfer(t.detail));
@@ -333,7 +334,10 @@ function renderCall() {
     ui.outgoingText.textContent = call.state === 'ringing' ? `Calling ${name}… (ringing)` : `Calling ${name}…`;
   }
   if (live && !ringingIn && !ringingOut) {
-    ui.inCallText.textContent = call.state === 'active' ? `In a call with ${name}` : `Connecting to ${name}…`;
+    const remote = [call.remoteMuted.audio && `${name} is muted`,
+      call.remoteMuted.video && `${name}'s camera is off`].filter(Boolean);
+    ui.inCallText.textContent = (call.state === 'active' ? `In a call with ${name}` : `Connecting to ${name}…`)
+      + (remote.length ? ` (${remote.join(', ')})` : '');
     if (call.state === 'active') setStatus(`In a call with ${name}.`, 'ok');
   }
   ui.mute.textContent = call?.muted ? 'Unmute' : 'Mute';

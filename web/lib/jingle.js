@@ -34,6 +34,7 @@ export const NS = {
   JINGLE: 'urn:xmpp:jingle:1',
   JINGLE_ERRORS: 'urn:xmpp:jingle:errors:1',
   RTP: 'urn:xmpp:jingle:apps:rtp:1',
+  RTP_INFO: 'urn:xmpp:jingle:apps:rtp:info:1',
   JMI: 'urn:xmpp:jingle-message:0',
   HINTS: 'urn:xmpp:hints',
   CARBONS: 'urn:xmpp:carbons:2',
@@ -129,6 +130,8 @@ export class Call extends EventTarget {
     this.files = null;
     this.muted = false;
     this.cameraOff = false;
+    /** What the peer said it muted (XEP-0167 session-info): {audio, video}. */
+    this.remoteMuted = { audio: false, video: false };
     this._timer = null;
     this._chain = Promise.resolve(); // serialises the handling of the peer's Jingle actions
     this._remoteCandidates = []; // arrived before the remote description
@@ -205,16 +208,55 @@ export class Call extends EventTarget {
     this._end({ condition, text: null }, 'local');
   }
 
-  /** Mutes or unmutes the microphone (the track keeps flowing, silent). */
+  /**
+   * Mutes or unmutes the microphone (the track keeps flowing, silent) and tells the peer with
+   * an XEP-0167 `session-info` `<mute/>`/`<unmute/>`.
+   */
   setMuted(muted) {
     this.muted = !!muted;
     for (const t of this.localStream?.getAudioTracks() ?? []) t.enabled = !this.muted;
+    this._sendMute('audio', this.muted);
   }
 
-  /** Turns the camera off/on (black frames while off). */
+  /** Turns the camera off/on (black frames while off), and tells the peer like setMuted. */
   setCameraOff(off) {
     this.cameraOff = !!off;
     for (const t of this.localStream?.getVideoTracks() ?? []) t.enabled = !this.cameraOff;
+    this._sendMute('video', this.cameraOff);
+  }
+
+  /** Content names (= mids) of our m-lines of one kind. */
+  _midsOf(kind, sdp = this.pc?.localDescription?.sdp) {
+    const out = [];
+    for (const section of (sdp ?? '').split(/\r?\n(?=m=)/).slice(1)) {
+      const mid = /^a=mid:(\S+)/m.exec(section)?.[1];
+      if (mid && section.startsWith(`m=${kind} `)) out.push(mid);
+    }
+    return out;
+  }
+
+  _sendMute(kind, muted) {
+    if (!this.peerFull || !['connecting', 'active'].includes(this.state)) return;
+    for (const name of this._midsOf(kind)) {
+      const iq = $iq({ type: 'set', to: this.peerFull })
+        .c('jingle', { xmlns: NS.JINGLE, action: 'session-info', sid: this.sid,
+          initiator: this.initiator ?? undefined })
+        .c(muted ? 'mute' : 'unmute', { xmlns: NS.RTP_INFO, creator: 'initiator', name });
+      this.jingle.conn.sendIQ(iq.tree(), null, null, 10000);
+    }
+  }
+
+  /** An XEP-0167 session-info from the peer: emits 'remotemute' {kind, muted} for mute/unmute. */
+  _onSessionInfo(jingle) {
+    for (const n of children(jingle)) {
+      if (n.nodeName !== 'mute' && n.nodeName !== 'unmute') continue;
+      const name = n.getAttribute('name');
+      const kind = ['audio', 'video'].find((k) => this._midsOf(k, this.pc?.remoteDescription?.sdp)
+        .includes(name)) ?? (name === 'audio' || name === 'video' ? name : null);
+      const muted = n.nodeName === 'mute';
+      if (kind) this.remoteMuted[kind] = muted;
+      this.dispatchEvent(new CustomEvent('remotemute', { detail: { kind, name, muted } }));
+    }
   }
 
   _retract(condition) {
@@ -713,7 +755,12 @@ export class Jingle extends EventTarget {
     const jingle = child(iq, 'jingle', NS.JINGLE);
     const action = jingle.getAttribute('action');
     const sid = jingle.getAttribute('sid');
-    if (!from || !action || !sid || !this._sdp) {
+    if (!this._sdp) {
+      // The translator (wasm) is still loading: handle this IQ, in order, once it is there.
+      this._early = (this._early ?? this.ready).then(() => this._onJingleIq(iq));
+      return;
+    }
+    if (!from || !action || !sid) {
       this._reply(iq, { condition: 'bad-request', type: 'modify' });
       return;
     }
@@ -769,8 +816,10 @@ export class Jingle extends EventTarget {
         break;
       }
       case 'session-info':
-        // Ringing/mute/hold notifications (XEP-0167 §7): informational only.
+        // XEP-0167 §7 informational messages (ringing, mute, hold, ...); mute/unmute are
+        // passed on as 'remotemute' events.
         this._reply(iq);
+        call._onSessionInfo(jingle);
         break;
       default:
         // content-add, content-modify, ... are not supported yet.

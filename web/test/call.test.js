@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { startTestbed } from './lib/testbed.js';
 import { launchChromium } from './lib/browser.js';
+import { serveWebFilesFromDisk } from './lib/web-files.js';
 import { connectClient, $iq, errorCondition } from './lib/xmpp-client.js';
 
 const DEADLINE = 15000;
@@ -36,6 +37,7 @@ const user = (name) => bed.info.users.find((u) => u.jid.startsWith(`${name}@`));
 async function loggedIn(name, query = '') {
   const context = await browser.newContext();
   contexts.push(context);
+  await serveWebFilesFromDisk(context, bed.info.http);
   const page = await context.newPage();
   page.setDefaultTimeout(DEADLINE);
   page.on('pageerror', (e) => pageErrors.push(`${name}: ${e.message}`));
@@ -45,7 +47,7 @@ async function loggedIn(name, query = '') {
       pageErrors.push(`${name} console: ${m.text()}`);
     }
   });
-  await page.goto(`${bed.info.http}${query}`);
+  await page.goto(new URL(query || '/', bed.info.http).href);
   const u = user(name);
   await page.getByLabel('JID').fill(u.jid);
   await page.getByLabel('Password').fill(u.password);
@@ -176,11 +178,20 @@ test('nobody answers: the call is retracted after the (configured) timeout', asy
   assert.deepEqual(pageErrors, []);
 });
 
-test('alice hangs up: both sides end', async () => {
+test('mute and camera off are signalled; alice hangs up: both sides end', async () => {
   const alice = await loggedIn('alice');
   const bob = await loggedIn('bob');
   await connectedCall(alice, bob, 'bob', 'alice');
   await Promise.all([mediaFlows(alice), mediaFlows(bob)]);
+  // Mute and camera off: the tracks are disabled and alice is told (XEP-0167 session-info).
+  await bob.getByRole('button', { name: 'Mute' }).click();
+  await bob.getByRole('button', { name: 'Camera off' }).click();
+  await alice.getByText("In a call with bob (bob is muted, bob's camera is off)").waitFor();
+  assert.deepEqual(await bob.evaluate(() => window.demo.call.localStream.getTracks()
+    .map((t) => `${t.kind}:${t.enabled}`).sort()), ['audio:false', 'video:false']);
+  await bob.getByRole('button', { name: 'Unmute' }).click();
+  await bob.getByRole('button', { name: 'Camera on' }).click();
+  await alice.getByText('In a call with bob', { exact: true }).waitFor();
   await alice.getByRole('button', { name: 'Hang up' }).click();
   await status(alice, 'Call ended.').waitFor();
   await status(bob, 'alice hung up.').waitFor();

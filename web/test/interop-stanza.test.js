@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { startTestbed } from './lib/testbed.js';
 import { launchChromium } from './lib/browser.js';
+import { serveWebFilesFromDisk } from './lib/web-files.js';
 
 const DEADLINE = 15000;
 let bed;
@@ -40,6 +41,14 @@ const user = (name) => bed.info.users.find((u) => u.jid.startsWith(`${name}@`));
 
 function watch(page, name) {
   page.setDefaultTimeout(DEADLINE);
+  if (process.env.PENDING_DEBUG) {
+    const pending = new Map();
+    page.on('request', (r) => pending.set(r, Date.now()));
+    page.on('requestfinished', (r) => pending.delete(r));
+    page.on('requestfailed', (r) => pending.delete(r));
+    page.pending = () => [...pending].map(([r, t]) => `${r.url()} ${Date.now() - t}ms`);
+    setTimeout(() => { if (pending.size) console.log(name, 'PENDING', page.pending()); }, 10000).unref();
+  }
   page.on('pageerror', (e) => pageErrors.push(`${name}: ${e.message}`));
   page.on('console', (m) => {
     if (process.env.DEMO_DEBUG) console.log(name, m.type(), m.text());
@@ -49,8 +58,14 @@ function watch(page, name) {
   });
 }
 
+async function newPage() {
+  const context = await browser.newContext();
+  await serveWebFilesFromDisk(context, bed.info.http);
+  return context.newPage();
+}
+
 async function demoPage(name) {
-  const page = await (await browser.newContext()).newPage();
+  const page = await newPage();
   watch(page, name);
   await page.goto(bed.info.http);
   await page.getByLabel('JID').fill(user(name).jid);
@@ -64,7 +79,7 @@ async function demoPage(name) {
 async function stanzaPage(name) {
   // A page of our own origin (the idle demo page, not logged in: Chromium's local network
   // access checks block WebSockets to loopback from pages faked with route()), plus StanzaJS.
-  const page = await (await browser.newContext()).newPage();
+  const page = await newPage();
   watch(page, `${name} (StanzaJS)`);
   await page.goto(bed.info.http);
   await page.addScriptTag({ content: bundle });
