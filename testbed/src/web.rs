@@ -77,7 +77,10 @@ fn respond(request: tiny_http::Request, root: &Path, config: &str) -> std::io::R
             let kind = content_type(&file);
             request.respond(with_type(Response::from_data(bytes), kind))
         }
-        None => request.respond(Response::from_string("not found").with_status_code(404)),
+        None => request.respond(with_type(
+            Response::from_string("not found").with_status_code(404),
+            "text/plain",
+        )),
     }
 }
 
@@ -111,11 +114,13 @@ fn content_type(path: &Path) -> &'static str {
     }
 }
 
+/// Sets the content type, and closes the connection after the response: tiny_http's
+/// keep-alive handling has left browser requests pending behind an idle connection.
 fn with_type<R: std::io::Read>(response: Response<R>, kind: &str) -> Response<R> {
-    match Header::from_bytes("Content-Type", kind) {
-        Ok(header) => response.with_header(header),
-        Err(()) => response,
-    }
+    [("Content-Type", kind), ("Connection", "close")]
+        .into_iter()
+        .filter_map(|(name, value)| Header::from_bytes(name, value).ok())
+        .fold(response, |response, header| response.with_header(header))
 }
 
 #[cfg(test)]
