@@ -43,7 +43,7 @@ export const NS = {
   STANZAS: 'urn:ietf:params:xml:ns:xmpp-stanzas',
 };
 
-const JMI_ACTIONS = ['propose', 'ringing', 'proceed', 'reject', 'retract', 'finish'];
+const JMI_ACTIONS = ['propose', 'ringing', 'proceed', 'reject', 'retract', 'finish', 'accept'];
 const LIVE = new Set(['proposing', 'ringing', 'proceeding', 'connecting', 'active']);
 
 function children(el, name, ns) {
@@ -176,6 +176,9 @@ export class Call extends EventTarget {
       this._enqueue(() => this._answer(offer));
     } else {
       this.jingle._sendJmi(this.peerFull ?? this.peer, 'proceed', this.sid);
+      // Older JMI (before 0.4): tell our other devices with `accept` to our own bare JID;
+      // current clients learn it from the carbon of `proceed`.
+      this.jingle._sendJmi(Strophe.getBareJidFromJid(this.jingle.conn.jid), 'accept', this.sid);
     }
   }
 
@@ -662,6 +665,17 @@ export class Jingle extends EventTarget {
     const id = jmi.getAttribute('id');
     if (!id) return;
     const action = jmi.nodeName;
+    if (action === 'accept' || (action === 'reject' && Strophe.getBareJidFromJid(from) === own)) {
+      // Older JMI: one of our devices answered or rejected, told to our own bare JID.
+      if (Strophe.getBareJidFromJid(from) === own && from !== this.conn.jid) {
+        const call = this.calls.get(id);
+        if (call?.direction === 'incoming' && call.state === 'ringing') {
+          call._end({ condition: action === 'accept' ? 'answered-elsewhere' : 'rejected-elsewhere',
+            text: null }, 'self');
+        }
+      }
+      return;
+    }
     if (action === 'propose') {
       this._onPropose(msg, jmi, from, id);
       return;

@@ -381,3 +381,24 @@ test('files during a call: 20 MB both ways with matching SHA-256, image preview,
   await status(bob, 'alice hung up.').waitFor();
   assert.deepEqual(pageErrors, []);
 });
+
+test('older JMI: an <accept/> from another device of bob to his bare JID stops the ringing', async () => {
+  const alice = await loggedIn('alice');
+  const bob = await loggedIn('bob');
+  await callButton(alice, 'bob').click();
+  await bob.getByRole('dialog', { name: 'Incoming call' }).waitFor();
+  const sid = await bob.evaluate(() => window.demo.call.sid);
+  const bobOld = await connectClient({ websocket: bed.info.websocket, jid: user('bob').jid,
+    password: user('bob').password, presence: true });
+  try {
+    bobOld.sendRaw(`<message xmlns='jabber:client' to='${user('bob').jid}' type='chat'>`
+      + `<accept xmlns='urn:xmpp:jingle-message:0' id='${sid}'/></message>`);
+    await status(bob, 'Call answered on another device.').waitFor();
+    await bob.getByRole('dialog', { name: 'Incoming call' }).waitFor({ state: 'hidden' });
+  } finally {
+    await bobOld.disconnect();
+  }
+  await alice.getByRole('button', { name: 'Cancel' }).click();
+  await status(alice, 'Call cancelled.').waitFor();
+  assert.deepEqual(pageErrors, []);
+});
