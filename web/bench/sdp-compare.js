@@ -20,7 +20,7 @@
 // one run only.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -81,16 +81,17 @@ function rustBench() {
   return us;
 }
 
-/** The same map from the last criterion run's estimates (median). */
+/** The same map from the last criterion run's estimates (median); criterion keeps each
+ * benchmark "group/name" under target/criterion/group_name/. */
 function rustEstimates() {
   const us = new Map();
+  const root = join(repoRoot, 'target/criterion');
+  const dirs = existsSync(root) ? readdirSync(root) : [];
   for (const [, group] of DIRS) {
-    const dir = join(repoRoot, 'target/criterion', group);
-    if (!existsSync(dir)) continue;
-    for (const name of spawnSync('ls', [dir], { encoding: 'utf8' }).stdout.split('\n')) {
-      const f = join(dir, name, 'new/estimates.json');
-      if (!name || !existsSync(f)) continue;
-      if (opts.filter && !name.includes(opts.filter)) continue;
+    for (const dir of dirs.filter((d) => d.startsWith(`${group}_`))) {
+      const name = dir.slice(group.length + 1);
+      const f = join(root, dir, 'new/estimates.json');
+      if (!existsSync(f) || (opts.filter && !name.includes(opts.filter))) continue;
       us.set(`${group}/${name}`, JSON.parse(readFileSync(f, 'utf8')).median.point_estimate / 1000);
     }
   }
@@ -163,9 +164,11 @@ function main() {
       minRatio: ratios.length ? Math.min(...ratios) : null,
       belowGoal: below,
     };
+    const list = below.length <= 8 ? `: ${below.join(', ') || 'none'}` : '';
     console.log(
       `${d}: ratio Rust native vs fastest JS: geometric mean ${fmt(summary[d].geomeanRatio)}x, ` +
-        `min ${fmt(summary[d].minRatio)}x; below ${GOAL_RATIO}x: ${below.length ? below.join(', ') : 'none'}`,
+        `min ${fmt(summary[d].minRatio)}x, max ${fmt(Math.max(...ratios))}x; ` +
+        `${below.length} of ${ratios.length} vectors below ${GOAL_RATIO}x${list}`,
     );
   }
   const avd = rows.filter((r) => BUNDLE_AVD.test(r.vector));
