@@ -8,6 +8,7 @@ import { startTestbed } from './lib/testbed.js';
 import { launchChromium } from './lib/browser.js';
 import { serveWebFilesFromDisk } from './lib/web-files.js';
 import { connectClient, $iq, errorCondition } from './lib/xmpp-client.js';
+import { mediaFlows } from './lib/media.js';
 
 const DEADLINE = 15000;
 
@@ -58,36 +59,6 @@ async function loggedIn(name, query = '') {
 
 const callButton = (page, name) => page.getByRole('button', { name: `Call ${name}` });
 const status = (page, text) => page.getByRole('status').filter({ hasText: text });
-
-/** Waits until `page`'s call shows video frames decoded and audio samples received, rising. */
-function mediaFlows(page) {
-  return page.evaluate(async (deadline) => {
-    const read = async () => {
-      const out = { frames: 0, samples: 0 };
-      const pc = window.demo.call?.pc;
-      if (!pc) return out;
-      for (const s of (await pc.getStats()).values()) {
-        if (s.type !== 'inbound-rtp') continue;
-        if (s.kind === 'video') out.frames += s.framesDecoded ?? 0;
-        if (s.kind === 'audio') out.samples += s.totalSamplesReceived ?? 0;
-      }
-      return out;
-    };
-    const end = Date.now() + deadline;
-    let first = null;
-    let last = null;
-    while (Date.now() < end) {
-      last = await read();
-      if (!first && last.frames > 0 && last.samples > 0) first = last;
-      else if (first && last.frames > first.frames && last.samples > first.samples) {
-        return { first, last };
-      }
-      // Poll the stats until the deadline (the browser has no "frame decoded" event here).
-      await new Promise((r) => { setTimeout(r, 50); });
-    }
-    throw new Error(`media not flowing within ${deadline} ms: ${JSON.stringify({ first, last })}`);
-  }, DEADLINE);
-}
 
 async function connectedCall(caller, callee, calleeName, callerName) {
   await callButton(caller, calleeName).click();

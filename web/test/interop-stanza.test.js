@@ -14,6 +14,7 @@ import { build } from 'esbuild';
 import { startTestbed } from './lib/testbed.js';
 import { launchChromium } from './lib/browser.js';
 import { serveWebFilesFromDisk } from './lib/web-files.js';
+import { mediaFlows, demoCallPc } from './lib/media.js';
 
 const DEADLINE = 15000;
 let bed;
@@ -128,37 +129,7 @@ async function stanzaPage(name) {
   return page;
 }
 
-/** Waits until `pc` (found by `pick` in the page) decodes video frames and audio, rising. */
-function mediaFlows(page, pick) {
-  return page.evaluate(async ({ deadline, pickSrc }) => {
-    // eslint-disable-next-line no-new-func
-    const getPc = new Function(`return (${pickSrc})();`);
-    const read = async () => {
-      const out = { frames: 0, samples: 0 };
-      const pc = getPc();
-      if (!pc) return out;
-      for (const s of (await pc.getStats()).values()) {
-        if (s.type !== 'inbound-rtp') continue;
-        if (s.kind === 'video') out.frames += s.framesDecoded ?? 0;
-        if (s.kind === 'audio') out.samples += s.totalSamplesReceived ?? 0;
-      }
-      return out;
-    };
-    const end = Date.now() + deadline;
-    let first = null;
-    let last = null;
-    while (Date.now() < end) {
-      last = await read();
-      if (!first && last.frames > 0 && last.samples > 0) first = last;
-      else if (first && last.frames > first.frames && last.samples > first.samples) return last;
-      // Poll the stats until the deadline (no "frame decoded" event to wait on).
-      await new Promise((r) => { setTimeout(r, 50); });
-    }
-    throw new Error(`media not flowing within ${deadline} ms: ${JSON.stringify({ first, last })}`);
-  }, { deadline: DEADLINE, pickSrc: pick.toString() });
-}
-
-const ours = () => window.demo.call?.pc;
+const ours = demoCallPc;
 const theirs = () => window.peer.session?.pc;
 
 test('our plugin calls StanzaJS 12: media both ways, hang up from our side', async () => {

@@ -1,0 +1,40 @@
+// Checks that a page's RTCPeerConnection really receives media, from getStats().
+
+/** The demo page's current call. */
+export const demoCallPc = () => window.demo.call?.pc;
+
+/**
+ * Waits until the peer connection that `pick` finds in the page (a function evaluated in the
+ * page) shows video frames decoded and audio samples received, both rising. Resolves to
+ * {first, last} counts; rejects after `deadline` ms.
+ */
+export function mediaFlows(page, pick = demoCallPc, deadline = 15000) {
+  return page.evaluate(async ({ deadline, pickSrc }) => {
+    // eslint-disable-next-line no-new-func
+    const getPc = new Function(`return (${pickSrc})();`);
+    const read = async () => {
+      const out = { frames: 0, samples: 0 };
+      const pc = getPc();
+      if (!pc) return out;
+      for (const s of (await pc.getStats()).values()) {
+        if (s.type !== 'inbound-rtp') continue;
+        if (s.kind === 'video') out.frames += s.framesDecoded ?? 0;
+        if (s.kind === 'audio') out.samples += s.totalSamplesReceived ?? 0;
+      }
+      return out;
+    };
+    const end = Date.now() + deadline;
+    let first = null;
+    let last = null;
+    while (Date.now() < end) {
+      last = await read();
+      if (!first && last.frames > 0 && last.samples > 0) first = last;
+      else if (first && last.frames > first.frames && last.samples > first.samples) {
+        return { first, last };
+      }
+      // Poll the stats until the deadline (the browser has no "frame decoded" event).
+      await new Promise((r) => { setTimeout(r, 50); });
+    }
+    throw new Error(`media not flowing within ${deadline} ms: ${JSON.stringify({ first, last })}`);
+  }, { deadline, pickSrc: pick.toString() });
+}
