@@ -144,19 +144,27 @@ fn check_value(
     Ok(())
 }
 
+/// Optional attribute, checked for line breaks (and for whitespace when `token`).
+fn opt_checked<'a>(
+    e: &Element<'a>,
+    element: &'static str,
+    attribute: &'static str,
+    token: bool,
+) -> Result<Option<&'a str>, JingleError> {
+    let value = e.attr(attribute);
+    if let Some(v) = value {
+        check_value(element, attribute, v, token)?;
+    }
+    Ok(value)
+}
+
 /// Optional attribute that may contain spaces but no line breaks.
 pub(crate) fn opt_text<'a>(
     e: &Element<'a>,
     element: &'static str,
     attribute: &'static str,
 ) -> Result<Option<&'a str>, JingleError> {
-    match e.attr(attribute) {
-        Some(v) => {
-            check_value(element, attribute, v, false)?;
-            Ok(Some(v))
-        }
-        None => Ok(None),
-    }
+    opt_checked(e, element, attribute, false)
 }
 
 /// Optional attribute that must be a token (no whitespace).
@@ -165,13 +173,7 @@ pub(crate) fn opt_token<'a>(
     element: &'static str,
     attribute: &'static str,
 ) -> Result<Option<&'a str>, JingleError> {
-    match e.attr(attribute) {
-        Some(v) => {
-            check_value(element, attribute, v, true)?;
-            Ok(Some(v))
-        }
-        None => Ok(None),
-    }
+    opt_checked(e, element, attribute, true)
 }
 
 /// Required token attribute.
