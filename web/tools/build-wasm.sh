@@ -31,17 +31,7 @@ if [[ "$have" != "$want" ]]; then
     || cargo install wasm-bindgen-cli --version "=$want"
 fi
 
-# A size-tuned profile `wasm` (release + opt-level s, fat LTO, one codegen unit, panic=abort):
-# 251 KiB against 357 KiB for plain --release (goal < 300 KB). Defined here through cargo's
-# environment configuration unless the workspace Cargo.toml has a [profile.wasm]; being its own
-# profile, it never invalidates the native release build in target/release.
-if ! grep -q '^\[profile\.wasm\]' Cargo.toml; then
-  export CARGO_PROFILE_WASM_INHERITS=release
-  export CARGO_PROFILE_WASM_OPT_LEVEL=s
-  export CARGO_PROFILE_WASM_LTO=true
-  export CARGO_PROFILE_WASM_CODEGEN_UNITS=1
-  export CARGO_PROFILE_WASM_PANIC=abort
-fi
+# The size-tuned profile `wasm` is defined in the workspace Cargo.toml.
 cargo build -p sdp-map --target wasm32-unknown-unknown --profile wasm --lib
 
 wasm="$root/target/wasm32-unknown-unknown/wasm/sdp_map.wasm"
