@@ -275,6 +275,7 @@ impl Ejabberd {
                 Ok(reply) => last = reply,
                 Err(e) => last = e.to_string(),
             }
+            // Retry interval for transient failures ("Database failure" right after start).
             std::thread::sleep(Duration::from_millis(100));
         }
         Err(Error::Api(command.to_string(), last))

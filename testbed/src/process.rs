@@ -33,6 +33,7 @@ pub fn terminate_group(child: &mut Child, grace: Duration) {
             signal_group(group, libc::SIGKILL);
             return;
         }
+        // std has no wait-with-timeout for a child: poll its status until the grace ends.
         std::thread::sleep(Duration::from_millis(20));
     }
     signal_group(group, libc::SIGKILL);
