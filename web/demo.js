@@ -58,6 +58,7 @@ const state = {
   failed: false,
 };
 window.demo = state;
+state.startCall = (jid, media) => startCall(jid, media);
 
 // ---------------------------------------------------------------------------------------------
 // Configuration
@@ -281,7 +282,8 @@ function logout() {
 
 const nameOf = (jid) => Strophe.unescapeNode(Strophe.getNodeFromJid(jid) ?? jid);
 
-async function startCall(jid) {
+/** Calls `jid` (audio + video by default; tests also start audio-only calls here). */
+async function startCall(jid, media = { audio: true, video: true }) {
   if (!state.jingle || state.call) return;
   if (!state.contacts?.isOnline(jid)) {
     setStatus(`${nameOf(jid)} is offline.`, 'error');
@@ -289,7 +291,7 @@ async function startCall(jid) {
   }
   setStatus(`Calling ${nameOf(jid)}…`);
   try {
-    showCall(await state.jingle.call(jid, { audio: true, video: true }));
+    showCall(await state.jingle.call(jid, media));
   } catch (e) {
     setStatus(`Could not call ${nameOf(jid)}: ${e.message}`, 'error');
   }
@@ -306,6 +308,7 @@ function showCall(call) {
   });
   call.addEventListener('ended', (e) => callEnded(call, e.detail));
   call.addEventListener('remotemute', () => renderCall());
+  call.addEventListener('media', () => renderCall());
   call.addEventListener('files', (e) => {
     ui.sendFile.disabled = false;
     e.detail.files.addEventListener('transfer', (t) => showTransfer(t.detail));
@@ -335,7 +338,8 @@ function renderCall() {
   }
   if (live && !ringingIn && !ringingOut) {
     const remote = [call.remoteMuted.audio && `${name} is muted`,
-      call.remoteMuted.video && `${name}'s camera is off`].filter(Boolean);
+      (call.remoteMuted.video || (call.contents.size && !call.remoteVideo))
+        && `${name}'s camera is off`].filter(Boolean);
     ui.inCallText.textContent = (call.state === 'active' ? `In a call with ${name}` : `Connecting to ${name}…`)
       + (remote.length ? ` (${remote.join(', ')})` : '');
     if (call.state === 'active') setStatus(`In a call with ${name}.`, 'ok');
@@ -457,7 +461,7 @@ ui.mute.addEventListener('click', () => {
   renderCall();
 });
 ui.camera.addEventListener('click', () => {
-  state.call?.setCameraOff(!state.call.cameraOff);
+  state.call?.setCameraOff(!state.call.cameraOff).then(renderCall);
   renderCall();
 });
 

@@ -18,6 +18,12 @@
 // `session-accept`, ICE candidates trickle as `transport-info` both ways, `session-terminate`
 // ends it. STUN/TURN come from the server with XEP-0215.
 //
+// Mid-call changes renegotiate in Jingle, never with a new call: turning the camera on in a call
+// without video sends `content-add` (answered with `content-accept`); turning it off or on
+// again changes who sends with `content-modify` (XEP-0166 §6.6). Each side decides only about
+// its own sending. When both sides change at once, the initiator's request wins: the
+// responder's gets `conflict` + `<tie-break/>`, rolls back and is retried afterwards.
+//
 // Call states: 'proposing' (outgoing, not yet ringing), 'ringing' (outgoing: the callee rings;
 // incoming: we ring), 'proceeding' (answered, before the session), 'connecting' (session
 // negotiated, ICE/DTLS in progress), 'active' (media flows), 'ended'.
@@ -26,9 +32,11 @@
 // 'general-error', 'gone' (peer offline or unknown), plus 'answered-elsewhere' and
 // 'rejected-elsewhere' (another of our devices handled the call).
 
-import { Strophe, $iq, $msg } from 'strophe.js';
+import { Strophe, $build, $iq, $msg } from 'strophe.js';
 import { initSdpMap } from '../sdp-map.js';
 import { FileTransfers } from './file-transfer.js';
+import { splitSdp, joinSdp, mergeSections, directionFor, withSender, sends, setupOf }
+  from './sdp-sections.js';
 
 export const NS = {
   JINGLE: 'urn:xmpp:jingle:1',
@@ -69,6 +77,15 @@ function readReason(el) {
     else condition ??= n.localName ?? n.nodeName;
   }
   return { condition: condition ?? 'general-error', text };
+}
+
+/** A Jingle XML with only the `<content/>`s named in `names` (e.g. the new ones of an offer). */
+function keepContents(xml, names) {
+  const jingle = Strophe.xmlHtmlNode(xml).documentElement;
+  for (const c of children(jingle, 'content')) {
+    if (!names.includes(c.getAttribute('name'))) jingle.removeChild(c);
+  }
+  return Strophe.serialize(jingle);
 }
 
 function randomId() {
@@ -129,7 +146,8 @@ export class Call extends EventTarget {
     /** File transfers (lib/file-transfer.js) once the data channel is open, else null. */
     this.files = null;
     this.muted = false;
-    this.cameraOff = false;
+    /** True while we send no video (also for a call without video until the camera is on). */
+    this.cameraOff = !media.video;
     /** What the peer said it muted (XEP-0167 session-info): {audio, video}. */
     this.remoteMuted = { audio: false, video: false };
     this._timer = null;
@@ -138,6 +156,38 @@ export class Call extends EventTarget {
     this._localCandidates = []; // gathered before our session-initiate/accept went out
     this._canSendCandidates = false;
     this._offer = null; // a session-initiate that came without JMI (answered on accept)
+    this._remoteParts = null; // the peer's description as SDP sections (lib/sdp-sections.js)
+    /** Negotiated contents: name (= mid) -> {creator, senders}, as in Jingle. */
+    this.contents = new Map();
+    this._remoteSetup = null; // the peer's DTLS role, fixed by the first answer
+    this._offering = false; // our content-add/-modify is out and not yet answered
+    this._pendingAdd = null; // {mid, transceiver, track} of our unanswered content-add
+    this._retryCamera = false; // our change lost a tie-break: redo it after the peer's
+  }
+
+  /** Our role in the session: 'initiator' | 'responder'. */
+  get localRole() {
+    return this.direction === 'outgoing' ? 'initiator' : 'responder';
+  }
+
+  /** The peer's role in the session. */
+  get remoteRole() {
+    return this.direction === 'outgoing' ? 'responder' : 'initiator';
+  }
+
+  /** True if the peer sends video now (its camera is on), by the negotiated contents. */
+  get remoteVideo() {
+    return this._sendsVideo(this.remoteRole);
+  }
+
+  /** True if we send video now, by the negotiated contents. */
+  get localVideo() {
+    return this._sendsVideo(this.localRole);
+  }
+
+  _sendsVideo(role) {
+    const video = new Set(this._midsOf('video', this.pc?.remoteDescription?.sdp));
+    return [...this.contents].some(([mid, c]) => video.has(mid) && sends(c.senders, role));
   }
 
   get initiator() {
@@ -221,11 +271,255 @@ export class Call extends EventTarget {
     this._sendMute('audio', this.muted);
   }
 
-  /** Turns the camera off/on (black frames while off), and tells the peer like setMuted. */
+  /**
+   * Turns the camera off or on. Before the session is negotiated the track only goes black.
+   * In a session, off releases the camera and tells the peer with `content-modify`; on
+   * restarts it, adding a video content (`content-add`) if the call has none. Resolves once
+   * the change is negotiated (or refused, which leaves the camera off).
+   */
   setCameraOff(off) {
     this.cameraOff = !!off;
-    for (const t of this.localStream?.getVideoTracks() ?? []) t.enabled = !this.cameraOff;
+    if (!this._remoteParts) {
+      for (const t of this.localStream?.getVideoTracks() ?? []) t.enabled = !this.cameraOff;
+      return Promise.resolve();
+    }
     this._sendMute('video', this.cameraOff);
+    return this._enqueue(() => this._syncCamera());
+  }
+
+  /** Brings the video sender and the negotiated `senders` to what `cameraOff` asks. */
+  async _syncCamera() {
+    if (this._pendingAdd) return; // its content-accept decides
+    const want = !this.cameraOff;
+    const t = this._videoTransceiver();
+    if (!t) {
+      if (want) await this._addVideo();
+      return;
+    }
+    if (!want && t.sender.track) {
+      const old = t.sender.track;
+      await t.sender.replaceTrack(null);
+      this._dropLocalTrack(old);
+    } else if (want && !t.sender.track) {
+      await t.sender.replaceTrack(await this._cameraTrack());
+    }
+    const content = this.contents.get(t.mid);
+    if (!content || sends(content.senders, this.localRole) === want) {
+      this._mediaChanged();
+      return;
+    }
+    const before = t.direction;
+    t.direction = want ? 'sendrecv' : 'recvonly';
+    await this._modify(t.mid, withSender(content.senders, this.localRole, want), () => {
+      t.direction = before;
+    });
+  }
+
+  /** The video transceiver in use (negotiated, not stopped), or null. */
+  _videoTransceiver() {
+    return this.pc?.getTransceivers().find((t) => t.mid !== null && !t.stopped
+      && t.receiver.track.kind === 'video' && this.contents.has(t.mid)) ?? null;
+  }
+
+  /** A fresh camera track, added to localStream (the local preview shows it). */
+  async _cameraTrack() {
+    const stream = await this.jingle.getUserMedia({ video: true });
+    const [track] = stream.getVideoTracks();
+    if (this.state === 'ended') {
+      track.stop();
+      throw new Error('call ended');
+    }
+    for (const old of this.localStream?.getVideoTracks() ?? []) this._dropLocalTrack(old);
+    this.localStream ??= new MediaStream();
+    this.localStream.addTrack(track);
+    this.dispatchEvent(new CustomEvent('localstream', { detail: { stream: this.localStream } }));
+    return track;
+  }
+
+  _dropLocalTrack(track) {
+    track.stop();
+    this.localStream?.removeTrack(track);
+  }
+
+  /** Sends our offer's change of `senders` as content-modify; undo() if the peer refuses. */
+  async _modify(mid, senders, undo) {
+    const { pc } = this;
+    await pc.setLocalDescription(await pc.createOffer());
+    const { creator } = this.contents.get(mid);
+    const jingle = $build('jingle', { xmlns: NS.JINGLE, action: 'content-modify', sid: this.sid,
+      initiator: this.initiator ?? undefined }).c('content', { creator, name: mid, senders });
+    const err = await this._offerOut(Strophe.serialize(jingle.tree()));
+    if (err) {
+      await pc.setLocalDescription({ type: 'rollback' });
+      undo();
+      this._refused(err, 'content-modify');
+      return;
+    }
+    this.contents.get(mid).senders = senders;
+    await pc.setRemoteDescription({ type: 'answer', sdp: this._remoteSdp('answer') });
+    this._mediaChanged();
+  }
+
+  /** Offers a video content with our camera (content-add); content-accept completes it. */
+  async _addVideo() {
+    const { pc } = this;
+    const track = await this._cameraTrack();
+    const transceiver = pc.addTransceiver(track, { direction: 'sendrecv',
+      streams: [this.localStream] });
+    await pc.setLocalDescription(await pc.createOffer());
+    const { mid } = transceiver;
+    const xml = keepContents(this.jingle._sdp.sdpToJingle(pc.localDescription.sdp, {
+      action: 'content-add', sid: this.sid, initiator: this.initiator, responder: this.responder,
+      from: this.localRole, creator: this.localRole }), [mid]);
+    this._pendingAdd = { mid, transceiver, track };
+    const err = await this._offerOut(xml, true);
+    if (err) await this._abandonAdd(err, 'content-add');
+  }
+
+  /** Rolls back our unanswered content-add. */
+  async _abandonAdd(err, action) {
+    const { transceiver, track } = this._pendingAdd;
+    this._pendingAdd = null;
+    this._offering = false;
+    await this.pc.setLocalDescription({ type: 'rollback' });
+    transceiver.stop();
+    this._dropLocalTrack(track);
+    this._refused(err, action);
+  }
+
+  /**
+   * Sends an offer-like action; resolves to null once the peer took it, or to its error.
+   * `untilAnswer`: we stay offering until the answering action (content-accept) arrives.
+   */
+  _offerOut(xml, untilAnswer = false) {
+    this._offering = true;
+    return new Promise((resolve) => {
+      this.jingle._sendJingle(this.peerFull, xml, (err) => {
+        // Cleared at once (not after our async follow-up), so the peer's next request
+        // is not mistaken for a collision.
+        if (err || !untilAnswer) this._offering = false;
+        resolve(err);
+      });
+    });
+  }
+
+  /** A refused change: lost a tie-break (redo later) or the peer cannot (camera stays off). */
+  _refused(err, action) {
+    if (err.jingle === 'tie-break') {
+      this._retryCamera = true;
+      return;
+    }
+    console.warn(`jingle: ${action} refused: ${err.condition}`);
+    if (!this.localVideo && !this.cameraOff) {
+      this.cameraOff = true;
+      const t = this._videoTransceiver();
+      if (t?.sender.track) {
+        this._dropLocalTrack(t.sender.track);
+        t.sender.replaceTrack(null).catch(() => {});
+      }
+    }
+    this._mediaChanged();
+  }
+
+  /** After the peer's change is applied: redo ours if it lost a tie-break. */
+  async _afterPeerChange() {
+    this._mediaChanged();
+    if (this._retryCamera) {
+      this._retryCamera = false;
+      await this._syncCamera();
+    }
+  }
+
+  _mediaChanged() {
+    this.dispatchEvent(new CustomEvent('media', { detail: { localVideo: this.localVideo,
+      remoteVideo: this.remoteVideo } }));
+  }
+
+  /** The peer's full description for setRemoteDescription, from its sections and `contents`. */
+  _remoteSdp(type) {
+    return joinSdp(this._remoteParts, {
+      direction: (mid) => {
+        const c = this.contents.get(mid);
+        return c ? directionFor(c.senders, this.remoteRole) : null;
+      },
+      setup: type === 'offer' ? 'actpass' : this._remoteSetup,
+    });
+  }
+
+  /** Notes `<content/>`s (name, creator, senders) of a Jingle XML into `contents`. */
+  _noteContents(xml) {
+    const jingle = Strophe.xmlHtmlNode(xml).documentElement;
+    for (const c of children(jingle, 'content')) {
+      const name = c.getAttribute('name');
+      if (!name) continue;
+      this.contents.set(name, { creator: c.getAttribute('creator') ?? 'initiator',
+        senders: c.getAttribute('senders') ?? 'both' });
+    }
+  }
+
+  /** The negotiated session, once the first offer/answer is done. */
+  _negotiated(remoteSdp, offerXml, answerXml) {
+    this._remoteParts = splitSdp(remoteSdp);
+    this._noteContents(offerXml);
+    this._noteContents(answerXml); // the answer's senders are the negotiated ones
+    if (this.direction === 'outgoing') {
+      this._remoteSetup = setupOf(remoteSdp);
+    } else {
+      this._remoteSetup = setupOf(this.pc.localDescription.sdp) === 'passive' ? 'active' : 'passive';
+    }
+    this._mediaChanged();
+    if (this.cameraOff) this._enqueue(() => this._syncCamera());
+  }
+
+  /** The peer's content-add: its new contents go into the session; content-accept answers. */
+  async _onContentAdd(xml) {
+    const { pc } = this;
+    const sdp = this.jingle._sdp.jingleToSdp(xml, { type: 'offer', from: this.remoteRole });
+    const added = splitSdp(sdp).sections.filter((s) => s.mid !== null);
+    this._remoteParts.sections = mergeSections(this._remoteParts.sections, added);
+    this._noteContents(xml);
+    await pc.setRemoteDescription({ type: 'offer', sdp: this._remoteSdp('offer') });
+    const mids = added.map((s) => s.mid);
+    for (const t of pc.getTransceivers()) {
+      // Our camera goes into a new video content if we want it on and send none yet.
+      if (!mids.includes(t.mid) || t.receiver.track.kind !== 'video') continue;
+      if (!this.cameraOff && !this.localVideo && !t.sender.track) {
+        await t.sender.replaceTrack(await this._cameraTrack());
+        t.direction = 'sendrecv';
+      }
+    }
+    await pc.setLocalDescription(await pc.createAnswer());
+    const answer = keepContents(this.jingle._sdp.sdpToJingle(pc.localDescription.sdp, {
+      action: 'content-accept', sid: this.sid, initiator: this.initiator,
+      responder: this.responder, from: this.localRole, creator: this.remoteRole }), mids);
+    this._noteContents(answer);
+    this.jingle._sendJingle(this.peerFull, answer, (err) => {
+      if (err) console.warn('jingle: content-accept refused', err.condition);
+    });
+    await this._afterPeerChange();
+  }
+
+  /** The peer's content-accept of our content-add. */
+  async _onContentAccept(xml) {
+    if (!this._pendingAdd) return;
+    const sdp = this.jingle._sdp.jingleToSdp(xml, { type: 'answer', from: this.remoteRole });
+    const added = splitSdp(sdp).sections.filter((s) => s.mid !== null);
+    this._remoteParts.sections = mergeSections(this._remoteParts.sections, added);
+    this._noteContents(xml);
+    this._pendingAdd = null;
+    await this.pc.setRemoteDescription({ type: 'answer', sdp: this._remoteSdp('answer') });
+    await this._afterPeerChange();
+  }
+
+  /** The peer's content-modify: it changes its own sending; we keep deciding ours. */
+  async _onContentModify(changes) {
+    for (const { name, senders } of changes) {
+      const c = this.contents.get(name);
+      c.senders = withSender(c.senders, this.remoteRole, sends(senders, this.remoteRole));
+    }
+    await this.pc.setRemoteDescription({ type: 'offer', sdp: this._remoteSdp('offer') });
+    await this.pc.setLocalDescription(await this.pc.createAnswer());
+    await this._afterPeerChange();
   }
 
   /** Content names (= mids) of our m-lines of one kind. */
@@ -414,6 +708,7 @@ export class Call extends EventTarget {
       action: 'session-initiate', sid: this.sid, initiator: this.initiator,
       responder: this.responder, from: 'initiator',
     });
+    this._initiateXml = xml;
     await new Promise((resolve, reject) => {
       this.jingle._sendJingle(this.peerFull, xml, (err) => (err
         ? reject(new Error(`session-initiate refused: ${err.condition}`)) : resolve()));
@@ -436,6 +731,7 @@ export class Call extends EventTarget {
       responder: this.responder, from: 'responder',
     });
     this._setState('connecting');
+    this._negotiated(sdp, offerXml, xml);
     this.jingle._sendJingle(this.peerFull, xml, (err) => {
       if (err && this.state !== 'ended') {
         this._end({ condition: 'failed-application', text: `session-accept refused: ${err.condition}` }, 'local');
@@ -448,6 +744,7 @@ export class Call extends EventTarget {
   async _accepted(answerXml) {
     const sdp = this.jingle._sdp.jingleToSdp(answerXml, { type: 'answer' });
     await this.pc.setRemoteDescription({ type: 'answer', sdp });
+    this._negotiated(sdp, this._initiateXml, answerXml);
     await this._flushRemoteCandidates();
     if (this.state !== 'active') this._setState('connecting');
   }
@@ -624,9 +921,11 @@ export class Jingle extends EventTarget {
     const iq = $iq({ type: 'set', to }).cnode(doc.documentElement);
     this.conn.sendIQ(iq.tree(), () => done?.(null), (el) => {
       const err = el ? child(el, 'error') : null;
-      const condition = err ? children(err).find((n) => n.nodeName !== 'text')?.nodeName
-        ?? 'error' : 'timeout';
-      done?.({ condition, stanza: el });
+      const conditions = err ? children(err).filter((n) => n.nodeName !== 'text') : [];
+      const condition = conditions.find((n) => n.namespaceURI !== NS.JINGLE_ERRORS)?.nodeName
+        ?? (err ? 'error' : 'timeout');
+      const jingle = conditions.find((n) => n.namespaceURI === NS.JINGLE_ERRORS)?.nodeName ?? null;
+      done?.({ condition, jingle, stanza: el });
     }, 10000);
   }
 
@@ -835,11 +1134,56 @@ export class Jingle extends EventTarget {
         this._reply(iq);
         call._onSessionInfo(jingle);
         break;
+      case 'content-add':
+      case 'content-modify':
+        this._onChangeRequest(iq, call, action, jingle, xml);
+        break;
+      case 'content-accept':
+      case 'content-reject':
+        if (!call._pendingAdd) {
+          this._reply(iq, { condition: 'unexpected-request', type: 'wait', jingle: 'out-of-order' });
+          return;
+        }
+        if (action === 'content-accept'
+          && !this._parses(iq, () => this._sdp.jingleToSdp(xml, { type: 'answer' }))) return;
+        call._offering = false;
+        this._reply(iq);
+        call._enqueue(() => (action === 'content-accept' ? call._onContentAccept(xml)
+          : call._abandonAdd({ condition: 'content-reject', jingle: null }, 'content-add')));
+        break;
       default:
-        // content-add, content-modify, ... are not supported yet.
+        // content-remove, transport-replace, ... are not supported.
         this._reply(iq, { condition: 'feature-not-implemented', jingle: 'unsupported-info' });
         break;
     }
+  }
+
+  /** The peer's content-add or content-modify: checked here, applied in order by the call. */
+  _onChangeRequest(iq, call, action, jingle, xml) {
+    if (!call._remoteParts) {
+      this._reply(iq, { condition: 'unexpected-request', type: 'wait', jingle: 'out-of-order' });
+      return;
+    }
+    const contents = children(jingle, 'content').map((c) => ({ name: c.getAttribute('name'),
+      senders: c.getAttribute('senders') ?? 'both' }));
+    const known = (c) => call.contents.has(c.name);
+    const valid = contents.length > 0 && contents.every((c) => c.name
+      && ['both', 'initiator', 'responder', 'none'].includes(c.senders))
+      && (action === 'content-add' ? !contents.some(known) : contents.every(known));
+    if (!valid || (action === 'content-add'
+      && !this._parses(iq, () => this._sdp.jingleToSdp(xml, { type: 'offer' })))) {
+      if (valid) return; // _parses answered
+      this._reply(iq, { condition: 'bad-request', type: 'modify' });
+      return;
+    }
+    if (call._offering && call.localRole === 'initiator') {
+      // Both changed at once: ours (the initiator's) wins; the peer redoes its change.
+      this._reply(iq, { condition: 'conflict', type: 'cancel', jingle: 'tie-break' });
+      return;
+    }
+    this._reply(iq);
+    call._enqueue(() => (action === 'content-add' ? call._onContentAdd(xml)
+      : call._onContentModify(contents)));
   }
 
   /** Runs a translation to check a stanza; answers `bad-request` and returns false if it throws. */

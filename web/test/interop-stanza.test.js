@@ -14,7 +14,7 @@ import { build } from 'esbuild';
 import { startTestbed } from './lib/testbed.js';
 import { launchChromium } from './lib/browser.js';
 import { serveWebFilesFromDisk } from './lib/web-files.js';
-import { mediaFlows, demoCallPc } from './lib/media.js';
+import { mediaFlows, demoCallPc, videoStops } from './lib/media.js';
 
 const DEADLINE = 15000;
 let bed;
@@ -139,6 +139,20 @@ test('our plugin calls StanzaJS 12: media both ways, hang up from our side', asy
   await alice.getByRole('button', { name: 'Call carol' }).click();
   await alice.getByRole('button', { name: 'Hang up' }).waitFor();
   await Promise.all([mediaFlows(alice, ours), mediaFlows(carol, theirs)]);
+  // StanzaJS refuses content-modify (bad-request): camera off still stops our video (the
+  // sender has no track), and camera on brings it back without renegotiating.
+  await alice.getByRole('button', { name: 'Camera off' }).click();
+  await alice.getByRole('button', { name: 'Camera on' }).waitFor();
+  const stopped = await videoStops(carol, theirs);
+  await alice.getByRole('button', { name: 'Camera on' }).click();
+  await carol.waitForFunction(async (from) => {
+    let frames = 0;
+    for (const s of (await window.peer.session.pc.getStats()).values()) {
+      if (s.type === 'inbound-rtp' && s.kind === 'video') frames += s.framesDecoded ?? 0;
+    }
+    return frames > from + 5;
+  }, stopped, { polling: 100 });
+  await mediaFlows(alice, ours);
   await alice.getByRole('button', { name: 'Hang up' }).click();
   await carol.waitForFunction(() => window.peer.session.state === 'ended');
   await alice.getByRole('status').filter({ hasText: 'Call ended.' }).waitFor();

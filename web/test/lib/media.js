@@ -38,3 +38,36 @@ export function mediaFlows(page, pick = demoCallPc, deadline = 15000) {
     throw new Error(`media not flowing within ${deadline} ms: ${JSON.stringify({ first, last })}`);
   }, { deadline, pickSrc: pick.toString() });
 }
+
+/**
+ * Waits until the peer connection `pick` finds decodes no new video frame for 1 s (the peer
+ * stopped sending); resolves to the frame count. Rejects if frames still arrive after 10 s.
+ */
+export function videoStops(page, pick = demoCallPc) {
+  return page.evaluate(async (pickSrc) => {
+    // eslint-disable-next-line no-new-func
+    const getPc = new Function(`return (${pickSrc})();`);
+    const read = async () => {
+      let frames = 0;
+      for (const s of (await getPc().getStats()).values()) {
+        if (s.type === 'inbound-rtp' && s.kind === 'video') frames += s.framesDecoded ?? 0;
+      }
+      return frames;
+    };
+    const end = Date.now() + 10000;
+    let last = await read();
+    let since = Date.now();
+    while (Date.now() < end) {
+      // Stats have no "frame decoded" event: poll them.
+      await new Promise((r) => { setTimeout(r, 100); });
+      const now = await read();
+      if (now !== last) {
+        last = now;
+        since = Date.now();
+      } else if (Date.now() - since >= 1000) {
+        return now;
+      }
+    }
+    throw new Error('video frames still arriving after 10 s');
+  }, pick.toString());
+}

@@ -1,0 +1,104 @@
+// The peer's session description kept as SDP media sections, for mid-call renegotiation.
+//
+// Jingle changes a session piecewise (content-add brings new contents, content-modify changes
+// who sends), while RTCPeerConnection wants the whole remote description every time. So a
+// call keeps the peer's sections and rebuilds the full remote offer or answer from them:
+// existing sections in their first order (browsers refuse reordered m-lines), new ones
+// appended, BUNDLE listing every bundled mid, the direction of each section from the Jingle
+// `senders` of its content, and the DTLS `setup` fitting the description's type.
+
+/** Parses SDP text into `{head: string[], sections: [{mid, kind, lines: string[]}]}`. */
+export function splitSdp(sdp) {
+  const lines = sdp.split(/\r?\n/).filter((l) => l !== '');
+  const head = [];
+  const sections = [];
+  for (const line of lines) {
+    if (line.startsWith('m=')) {
+      sections.push({ mid: null, kind: line.slice(2).split(' ')[0], lines: [line] });
+    } else if (sections.length) {
+      const s = sections[sections.length - 1];
+      s.lines.push(line);
+      if (line.startsWith('a=mid:')) s.mid = line.slice(6).trim();
+    } else {
+      head.push(line);
+    }
+  }
+  return { head, sections };
+}
+
+const DIRECTIONS = ['a=sendrecv', 'a=sendonly', 'a=recvonly', 'a=inactive'];
+
+/**
+ * The SDP direction of `role`'s description (role: 'initiator' | 'responder') when
+ * `senders` (Jingle: 'both' | 'initiator' | 'responder' | 'none') send.
+ */
+export function directionFor(senders, role) {
+  const other = role === 'initiator' ? 'responder' : 'initiator';
+  const sends = senders === 'both' || senders === role;
+  const receives = senders === 'both' || senders === other;
+  if (sends && receives) return 'sendrecv';
+  if (sends) return 'sendonly';
+  return receives ? 'recvonly' : 'inactive';
+}
+
+/** `senders` with `role`'s sending switched on or off. */
+export function withSender(senders, role, on) {
+  const other = role === 'initiator' ? 'responder' : 'initiator';
+  const otherSends = senders === 'both' || senders === other;
+  if (on) return otherSends ? 'both' : role;
+  return otherSends ? other : 'none';
+}
+
+/** True if `role` sends under `senders`. */
+export const sends = (senders, role) => senders === 'both' || senders === role;
+
+function replaceAttr(lines, test, value) {
+  const out = lines.filter((l) => !test(l));
+  // Keep the attribute near where browsers put it: after the a=mid line if any.
+  const at = out.findIndex((l) => l.startsWith('a=mid:'));
+  out.splice(at < 0 ? out.length : at + 1, 0, value);
+  return out;
+}
+
+/**
+ * Builds full SDP from `head` and `sections`.
+ * @param {object} parts `{head, sections}` as from splitSdp
+ * @param {object} opts
+ * @param {(mid: string) => string|null} opts.direction SDP direction per mid, null to keep
+ * @param {string|null} opts.setup the `a=setup` value for every section, null to keep
+ */
+export function joinSdp({ head, sections }, { direction = () => null, setup = null } = {}) {
+  const bundled = sections.filter((s) => s.mid !== null && !/^m=\S+ 0 /.test(s.lines[0]))
+    .map((s) => s.mid);
+  const out = head.filter((l) => !l.startsWith('a=group:BUNDLE'));
+  if (bundled.length) {
+    const at = out.findIndex((l) => l.startsWith('t='));
+    out.splice(at < 0 ? out.length : at + 1, 0, `a=group:BUNDLE ${bundled.join(' ')}`);
+  }
+  for (const s of sections) {
+    let lines = s.lines;
+    const dir = s.kind !== 'application' && s.mid !== null ? direction(s.mid) : null;
+    if (dir) lines = replaceAttr(lines, (l) => DIRECTIONS.includes(l), `a=${dir}`);
+    if (setup && lines.some((l) => l.startsWith('a=setup:'))) {
+      lines = lines.map((l) => (l.startsWith('a=setup:') ? `a=setup:${setup}` : l));
+    }
+    out.push(...lines);
+  }
+  return `${out.join('\r\n')}\r\n`;
+}
+
+/** `sections` with those of `extra` added, a section of the same mid replaced in place. */
+export function mergeSections(sections, extra) {
+  const out = [...sections];
+  for (const s of extra) {
+    const i = out.findIndex((x) => x.mid === s.mid);
+    if (i >= 0) out[i] = s;
+    else out.push(s);
+  }
+  return out;
+}
+
+/** The `a=setup` value of the first section that has one, or null. */
+export function setupOf(sdp) {
+  return /^a=setup:(\S+)/m.exec(sdp ?? '')?.[1] ?? null;
+}
