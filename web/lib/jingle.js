@@ -289,7 +289,10 @@ export class Call extends EventTarget {
 
   /** Brings the video sender and the negotiated `senders` to what `cameraOff` asks. */
   async _syncCamera() {
-    if (this._pendingAdd) return; // its content-accept decides
+    if (this._pendingAdd) {
+      this._retryCamera = true; // once the content-accept is in
+      return;
+    }
     const want = !this.cameraOff;
     const t = this._videoTransceiver();
     if (!t) {
