@@ -49,7 +49,28 @@ export const NS = {
   FORWARD: 'urn:xmpp:forward:0',
   EXTDISCO: 'urn:xmpp:extdisco:2',
   STANZAS: 'urn:ietf:params:xml:ns:xmpp-stanzas',
+  DISCO_INFO: 'http://jabber.org/protocol/disco#info',
+  RECEIPTS: 'urn:xmpp:receipts',
+  /** XEP-0338's disco feature for BUNDLE (RFC 5888 grouping). */
+  BUNDLE_FEATURE: 'urn:ietf:rfc:5888',
+  /** XEP-0343's disco feature for WebRTC data channels. */
+  DTLS_SCTP: 'urn:xmpp:jingle:transports:dtls-sctp:1',
+  DATACHANNEL: 'urn:xmpp:jingle:apps:webrtc-datachannel:0',
 };
+
+/**
+ * What we announce in disco#info (XEP-0030): Jingle RTP audio/video over ICE-UDP + DTLS,
+ * BUNDLE, JMI, and files over a WebRTC data channel (XEP-0343). Peers decide from it whether
+ * to offer a data channel or BUNDLE; we do the same with theirs.
+ */
+export const FEATURES = [
+  NS.DISCO_INFO, NS.JINGLE, NS.RTP, 'urn:xmpp:jingle:apps:rtp:audio',
+  'urn:xmpp:jingle:apps:rtp:video', 'urn:xmpp:jingle:transports:ice-udp:1',
+  'urn:xmpp:jingle:apps:dtls:0', NS.BUNDLE_FEATURE, 'urn:xmpp:jingle:apps:grouping:0',
+  'urn:xmpp:jingle:apps:rtp:rtcp-fb:0', 'urn:xmpp:jingle:apps:rtp:rtp-hdrext:0',
+  'urn:ietf:rfc:5576', 'urn:xmpp:jingle:apps:rtp:ssma:0', NS.DTLS_SCTP, NS.DATACHANNEL,
+  NS.JMI, NS.RECEIPTS,
+];
 
 const JMI_ACTIONS = ['propose', 'ringing', 'proceed', 'reject', 'retract', 'finish', 'accept'];
 const LIVE = new Set(['proposing', 'ringing', 'proceeding', 'connecting', 'active']);
@@ -77,6 +98,29 @@ function readReason(el) {
     else condition ??= n.localName ?? n.nodeName;
   }
   return { condition: condition ?? 'general-error', text };
+}
+
+/**
+ * A Jingle XML whose `<transport/>`s without ICE credentials get those of `bundle` (an ICE-UDP
+ * `<transport/>` element of the session): Conversations sends such stubs for a content it
+ * adds to a BUNDLE group. Candidates are not copied (the bundle transport has them).
+ */
+function fillTransports(xml, bundle) {
+  const jingle = Strophe.xmlHtmlNode(xml).documentElement;
+  if (!bundle) return xml;
+  let changed = false;
+  for (const c of children(jingle, 'content')) {
+    const t = child(c, 'transport');
+    if (!t || t.getAttribute('ufrag')) continue;
+    for (const a of ['ufrag', 'pwd']) {
+      if (bundle.getAttribute(a)) t.setAttribute(a, bundle.getAttribute(a));
+    }
+    if (!child(t, 'fingerprint')) {
+      for (const f of children(bundle, 'fingerprint')) t.appendChild(f.cloneNode(true));
+    }
+    changed = true;
+  }
+  return changed ? Strophe.serialize(jingle) : xml;
 }
 
 /** A Jingle XML with only the `<content/>`s named in `names` (e.g. the new ones of an offer). */
@@ -175,19 +219,25 @@ export class Call extends EventTarget {
     return this.direction === 'outgoing' ? 'responder' : 'initiator';
   }
 
-  /** True if the peer sends video now (its camera is on), by the negotiated contents. */
+  /**
+   * True if the peer sends video now: a video content's `senders` include it and it did not
+   * say its video is muted (session-info).
+   */
   get remoteVideo() {
-    return this._sendsVideo(this.remoteRole);
+    return !this.remoteMuted.video && this._videoContents()
+      .some(({ content }) => sends(content.senders, this.remoteRole));
   }
 
-  /** True if we send video now, by the negotiated contents. */
+  /** True if we send video now: negotiated, and the sender has a live camera track. */
   get localVideo() {
-    return this._sendsVideo(this.localRole);
+    return this._videoContents().some(({ mid, content }) => sends(content.senders, this.localRole)
+      && this.pc.getTransceivers().some((t) => t.mid === mid
+        && t.sender.track?.readyState === 'live'));
   }
 
-  _sendsVideo(role) {
-    const video = new Set(this._midsOf('video', this.pc?.remoteDescription?.sdp));
-    return [...this.contents].some(([mid, c]) => video.has(mid) && sends(c.senders, role));
+  _videoContents() {
+    return this._midsOf('video', this.pc?.remoteDescription?.sdp)
+      .filter((mid) => this.contents.has(mid)).map((mid) => ({ mid, content: this.contents.get(mid) }));
   }
 
   get initiator() {
@@ -463,6 +513,10 @@ export class Call extends EventTarget {
   /** The negotiated session, once the first offer/answer is done. */
   _negotiated(remoteSdp, offerXml, answerXml) {
     this._remoteParts = splitSdp(remoteSdp);
+    const remoteXml = this.direction === 'outgoing' ? answerXml : offerXml;
+    this._bundleTransport = /^a=group:BUNDLE /m.test(remoteSdp) ? children(
+      Strophe.xmlHtmlNode(remoteXml).documentElement, 'content')
+      .map((c) => child(c, 'transport')).find((t) => t?.getAttribute('ufrag')) ?? null : null;
     this._noteContents(offerXml);
     this._noteContents(answerXml); // the answer's senders are the negotiated ones
     if (this.direction === 'outgoing') {
@@ -475,20 +529,25 @@ export class Call extends EventTarget {
   }
 
   /** The peer's content-add: its new contents go into the session; content-accept answers. */
-  async _onContentAdd(xml) {
+  async _onContentAdd(offerXml) {
     const { pc } = this;
+    const xml = fillTransports(offerXml, this._bundleTransport);
     const sdp = this.jingle._sdp.jingleToSdp(xml, { type: 'offer', from: this.remoteRole });
     const added = splitSdp(sdp).sections.filter((s) => s.mid !== null);
     this._remoteParts.sections = mergeSections(this._remoteParts.sections, added);
     this._noteContents(xml);
     await pc.setRemoteDescription({ type: 'offer', sdp: this._remoteSdp('offer') });
     const mids = added.map((s) => s.mid);
+    const muted = [];
     for (const t of pc.getTransceivers()) {
-      // Our camera goes into a new video content if we want it on and send none yet.
       if (!mids.includes(t.mid) || t.receiver.track.kind !== 'video') continue;
+      // We accept the `senders` offered (Conversations ends the call otherwise), and send
+      // our camera only if it is on; if it is off the peer hears so with session-info.
+      t.direction = 'sendrecv';
       if (!this.cameraOff && !this.localVideo && !t.sender.track) {
         await t.sender.replaceTrack(await this._cameraTrack());
-        t.direction = 'sendrecv';
+      } else {
+        muted.push(t.mid);
       }
     }
     await pc.setLocalDescription(await pc.createAnswer());
@@ -499,12 +558,14 @@ export class Call extends EventTarget {
     this.jingle._sendJingle(this.peerFull, answer, (err) => {
       if (err) console.warn('jingle: content-accept refused', err.condition);
     });
+    if (muted.length) this._sendMute('video', true, muted);
     await this._afterPeerChange();
   }
 
   /** The peer's content-accept of our content-add. */
-  async _onContentAccept(xml) {
+  async _onContentAccept(answerXml) {
     if (!this._pendingAdd) return;
+    const xml = fillTransports(answerXml, this._bundleTransport);
     const sdp = this.jingle._sdp.jingleToSdp(xml, { type: 'answer', from: this.remoteRole });
     const added = splitSdp(sdp).sections.filter((s) => s.mid !== null);
     this._remoteParts.sections = mergeSections(this._remoteParts.sections, added);
@@ -514,11 +575,24 @@ export class Call extends EventTarget {
     await this._afterPeerChange();
   }
 
-  /** The peer's content-modify: it changes its own sending; we keep deciding ours. */
-  async _onContentModify(changes) {
+  /**
+   * The peer's content-modify: it changes its own sending; we keep deciding ours. `removed`
+   * (content-remove): nobody sends on those contents any more.
+   */
+  async _onContentModify(changes, removed = false) {
     for (const { name, senders } of changes) {
       const c = this.contents.get(name);
-      c.senders = withSender(c.senders, this.remoteRole, sends(senders, this.remoteRole));
+      c.senders = removed ? 'none'
+        : withSender(c.senders, this.remoteRole, sends(senders, this.remoteRole));
+      if (removed) {
+        const t = this.pc.getTransceivers().find((x) => x.mid === name);
+        if (t?.sender.track) {
+          if (t.sender.track.kind === 'video') this.cameraOff = true;
+          this._dropLocalTrack(t.sender.track);
+          await t.sender.replaceTrack(null);
+        }
+        if (t) t.direction = 'inactive';
+      }
     }
     await this.pc.setRemoteDescription({ type: 'offer', sdp: this._remoteSdp('offer') });
     await this.pc.setLocalDescription(await this.pc.createAnswer());
@@ -535,9 +609,9 @@ export class Call extends EventTarget {
     return out;
   }
 
-  _sendMute(kind, muted) {
+  _sendMute(kind, muted, names = this._midsOf(kind)) {
     if (!this.peerFull || !['connecting', 'active'].includes(this.state)) return;
-    for (const name of this._midsOf(kind)) {
+    for (const name of names) {
       const iq = $iq({ type: 'set', to: this.peerFull })
         .c('jingle', { xmlns: NS.JINGLE, action: 'session-info', sid: this.sid,
           initiator: this.initiator ?? undefined })
@@ -599,16 +673,21 @@ export class Call extends EventTarget {
     for (const t of this.localStream?.getTracks() ?? []) t.stop();
   }
 
-  async _createPc() {
+  /**
+   * Creates the peer connection. `bundle`: the peer takes BUNDLE (`max-bundle`, fewest
+   * candidates) or may not (`balanced`: a peer without BUNDLE, e.g. Dino, still connects).
+   * `dataChannel`: the initiator opens the files channel before its offer (an XEP-0343
+   * content in the same session); the responder gets it from the offer.
+   */
+  async _createPc({ bundle, dataChannel }) {
     const iceServers = await this.jingle.iceServers();
     if (this.state === 'ended') throw new Error('call ended');
-    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', ...this.jingle.rtcConfig,
+    const pc = new RTCPeerConnection({ bundlePolicy: bundle ? 'max-bundle' : 'balanced',
+      ...this.jingle.rtcConfig,
       iceServers: [...iceServers, ...(this.jingle.rtcConfig.iceServers ?? [])] });
     this.pc = pc;
     for (const t of this.localStream?.getTracks() ?? []) pc.addTrack(t, this.localStream);
-    // A data channel for files, in the same session (XEP-0343 content): the initiator opens
-    // it before the offer; the responder gets it from the offer.
-    if (this.jingle.dataChannel) {
+    if (this.jingle.dataChannel && dataChannel) {
       if (this.direction === 'outgoing') this._setChannel(pc.createDataChannel('files', { ordered: true }));
       else pc.addEventListener('datachannel', (e) => this._setChannel(e.channel));
     }
@@ -703,8 +782,12 @@ export class Call extends EventTarget {
 
   /** Caller, after `proceed`: creates the offer and sends session-initiate. */
   async _initiate() {
-    await this._startMedia();
-    const pc = await this._createPc();
+    // The peer's features decide BUNDLE and the data channel (clients that do not know
+    // XEP-0343 end a session that offers it); unknown features: the safe choice, neither.
+    const [features] = await Promise.all([this.jingle.features(this.peerFull),
+      this._startMedia()]);
+    const pc = await this._createPc({ bundle: !!features?.has(NS.BUNDLE_FEATURE),
+      dataChannel: !!(features?.has(NS.DTLS_SCTP) || features?.has(NS.DATACHANNEL)) });
     await pc.setLocalDescription(await pc.createOffer());
     if (this.state === 'ended') return;
     const xml = this.jingle._sdp.sdpToJingle(pc.localDescription.sdp, {
@@ -723,8 +806,9 @@ export class Call extends EventTarget {
   /** Callee: answers a session-initiate (the `<jingle/>` XML) with session-accept. */
   async _answer(offerXml) {
     await this._startMedia();
-    const pc = this.pc ?? await this._createPc();
     const sdp = this.jingle._sdp.jingleToSdp(offerXml, { type: 'offer' });
+    const pc = this.pc ?? await this._createPc({ bundle: /^a=group:BUNDLE /m.test(sdp),
+      dataChannel: true });
     await pc.setRemoteDescription({ type: 'offer', sdp });
     await this._flushRemoteCandidates();
     await pc.setLocalDescription(await pc.createAnswer());
@@ -785,13 +869,16 @@ export class Jingle extends EventTarget {
    * @param {(c: MediaStreamConstraints) => Promise<MediaStream>} [opts.getUserMedia]
    * @param {boolean} [opts.carbons=true] enable message carbons (XEP-0280)
    * @param {boolean} [opts.dataChannel=true] negotiate a data channel for files (call.files)
+   *   with peers that announce XEP-0343
+   * @param {boolean} [opts.disco=true] answer disco#info queries with FEATURES (turn off if
+   *   the app answers disco itself; then add FEATURES to its answer)
    * @param {{isOnline: (jid: string) => boolean}} [opts.contacts] presence (lib/roster.js
    *   OnlineContacts): calls to a contact it says is offline end at once with 'gone'
    *   instead of ringing nobody until the timeout (the server would store the proposal)
    */
   constructor(conn, { ringTimeoutMs = 30000, rtcConfig = {}, extdisco = true,
     getUserMedia = (c) => navigator.mediaDevices.getUserMedia(c), carbons = true,
-    contacts = null, dataChannel = true } = {}) {
+    contacts = null, dataChannel = true, disco = true } = {}) {
     super();
     this.dataChannel = dataChannel;
     this.conn = conn;
@@ -818,6 +905,11 @@ export class Jingle extends EventTarget {
       this._addHandler((s) => this._isJingleIq(s), (s) => this._onJingleIq(s)),
       this._addHandler((s) => s.nodeName === 'message', (s) => this._onMessage(s)),
     ];
+    if (disco) {
+      this._handlers.push(this._addHandler((s) => s.nodeName === 'iq'
+        && s.getAttribute('type') === 'get' && !!child(s, 'query', NS.DISCO_INFO),
+      (s) => this._onDiscoInfo(s)));
+    }
     if (carbons) {
       conn.sendIQ($iq({ type: 'set' }).c('enable', { xmlns: NS.CARBONS }).tree(), null,
         () => console.warn('jingle: message carbons not enabled'), 10000);
@@ -859,6 +951,35 @@ export class Jingle extends EventTarget {
 
   _forget(call) {
     this.calls.delete(call.sid);
+  }
+
+  /**
+   * The disco#info features (XEP-0030) of a full JID, as a Set; null if it does not answer
+   * within 3 s (then nothing optional is assumed).
+   */
+  features(jid) {
+    return new Promise((resolve) => {
+      this.conn.sendIQ($iq({ type: 'get', to: jid }).c('query', { xmlns: NS.DISCO_INFO }).tree(),
+        (iq) => resolve(new Set(children(child(iq, 'query'), 'feature')
+          .map((f) => f.getAttribute('var')))),
+        () => resolve(null), 3000);
+    });
+  }
+
+  /** Answers disco#info about us (no node) with FEATURES. */
+  _onDiscoInfo(iq) {
+    const query = child(iq, 'query', NS.DISCO_INFO);
+    const reply = $iq({ type: 'result', id: iq.getAttribute('id') ?? '',
+      to: iq.getAttribute('from') ?? undefined });
+    if (query.getAttribute('node')) {
+      reply.attrs({ type: 'error' }).c('error', { type: 'cancel' })
+        .c('item-not-found', { xmlns: NS.STANZAS });
+    } else {
+      reply.c('query', { xmlns: NS.DISCO_INFO })
+        .c('identity', { category: 'client', type: 'web', name: 'Jingle Focus' }).up();
+      for (const f of FEATURES) reply.c('feature', { var: f }).up();
+    }
+    this.conn.send(reply.tree());
   }
 
   /** STUN/TURN servers from our server (XEP-0215), [] if it has none or does not answer. */
@@ -1036,6 +1157,11 @@ export class Jingle extends EventTarget {
     const call = new Call(this, { sid: id, peer: from, direction: 'incoming', media });
     this.calls.set(id, call);
     this._sendJmi(from, 'ringing', id);
+    // XEP-0184: Conversations shows "ringing" once the proposal is received.
+    if (msg.getAttribute('id') && child(msg, 'request', NS.RECEIPTS)) {
+      this.conn.send($msg({ to: from, id: randomId() })
+        .c('received', { xmlns: NS.RECEIPTS, id: msg.getAttribute('id') }).tree());
+    }
     this.dispatchEvent(new CustomEvent('incoming', { detail: call }));
   }
 
@@ -1135,10 +1261,11 @@ export class Jingle extends EventTarget {
         // XEP-0167 §7 informational messages (ringing, mute, hold, ...); mute/unmute are
         // passed on as 'remotemute' events.
         this._reply(iq);
-        call._onSessionInfo(jingle);
+        call._enqueue(() => call._onSessionInfo(jingle)); // after a content-accept before it
         break;
       case 'content-add':
       case 'content-modify':
+      case 'content-remove':
         this._onChangeRequest(iq, call, action, jingle, xml);
         break;
       case 'content-accept':
@@ -1185,8 +1312,12 @@ export class Jingle extends EventTarget {
       return;
     }
     this._reply(iq);
-    call._enqueue(() => (action === 'content-add' ? call._onContentAdd(xml)
-      : call._onContentModify(contents)));
+    if (action === 'content-add') call._enqueue(() => call._onContentAdd(xml));
+    // A removed content stays in the SDP (m-lines are never taken out) but carries nothing.
+    else if (action === 'content-remove') {
+      call._enqueue(() => call._onContentModify(contents.map((c) => ({ ...c, senders: 'none' })),
+        true));
+    } else call._enqueue(() => call._onContentModify(contents));
   }
 
   /** Runs a translation to check a stanza; answers `bad-request` and returns false if it throws. */

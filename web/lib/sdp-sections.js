@@ -4,7 +4,7 @@
 // who sends), while RTCPeerConnection wants the whole remote description every time. So a
 // call keeps the peer's sections and rebuilds the full remote offer or answer from them:
 // existing sections in their first order (browsers refuse reordered m-lines), new ones
-// appended, BUNDLE listing every bundled mid, the direction of each section from the Jingle
+// appended, BUNDLE (if the peer uses it) listing every bundled mid, the direction of each section from the Jingle
 // `senders` of its content, and the DTLS `setup` fitting the description's type.
 
 /** Parses SDP text into `{head: string[], sections: [{mid, kind, lines: string[]}]}`. */
@@ -70,8 +70,10 @@ function replaceAttr(lines, test, value) {
 export function joinSdp({ head, sections }, { direction = () => null, setup = null } = {}) {
   const bundled = sections.filter((s) => s.mid !== null && !/^m=\S+ 0 /.test(s.lines[0]))
     .map((s) => s.mid);
+  // BUNDLE only if the peer uses it (a peer without it, e.g. Dino, has a transport per section).
+  const bundle = head.some((l) => l.startsWith('a=group:BUNDLE'));
   const out = head.filter((l) => !l.startsWith('a=group:BUNDLE'));
-  if (bundled.length) {
+  if (bundle && bundled.length) {
     const at = out.findIndex((l) => l.startsWith('t='));
     out.splice(at < 0 ? out.length : at + 1, 0, `a=group:BUNDLE ${bundled.join(' ')}`);
   }

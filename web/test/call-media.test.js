@@ -7,6 +7,7 @@ import { startTestbed } from './lib/testbed.js';
 import { launchChromium } from './lib/browser.js';
 import { serveWebFilesFromDisk } from './lib/web-files.js';
 import { mediaFlows, videoStops } from './lib/media.js';
+import { connectClient, $iq, $msg } from './lib/xmpp-client.js';
 
 const DEADLINE = 15000;
 
@@ -16,7 +17,8 @@ const pageErrors = [];
 const contexts = [];
 
 before(async () => {
-  bed = await startTestbed({ users: ['alice:alice-pw', 'bob:bob-pw'], web: true });
+  bed = await startTestbed({ users: ['alice:alice-pw', 'bob:bob-pw', 'carol:carol-pw'],
+    web: true });
   browser = await launchChromium();
 });
 
@@ -124,6 +126,12 @@ test('camera off and on mid-call: content-modify, the camera is released, video 
   await call(alice, bob);
   await Promise.all([mediaFlows(alice), mediaFlows(bob)]);
   assert.deepEqual(await videoContent(alice), { creator: 'initiator', senders: 'both' });
+  // Both announce BUNDLE and XEP-0343: max-bundle, and a data channel for files.
+  for (const p of [alice, bob]) {
+    assert.equal(await p.evaluate(() => window.demo.call.pc.getConfiguration().bundlePolicy),
+      'max-bundle');
+    await p.waitForFunction(() => window.demo.call.files?.open);
+  }
 
   await bob.getByRole('button', { name: 'Camera off' }).click();
   await sendersBecome(alice, 'initiator');
@@ -157,21 +165,26 @@ test('audio-only call: camera on adds video with content-add, the peer turns its
   await bob.getByRole('button', { name: 'Camera on' }).waitFor();
 
   await alice.getByRole('button', { name: 'Camera on' }).click();
-  for (const p of [alice, bob]) await sendersBecome(p, 'initiator');
+  for (const p of [alice, bob]) await sendersBecome(p, 'both');
   const [add] = await received(bob, 'content-add');
   assert.equal(add.contents.length, 1);
   assert.equal(add.contents[0].creator, 'initiator');
+  // The content-accept repeats the offered senders (as Conversations requires); bob's camera
+  // stays off, which he says with session-info <mute/>.
   const [accept] = await received(alice, 'content-accept');
-  assert.deepEqual(accept.contents, [{ ...add.contents[0], senders: 'initiator' }]);
+  assert.deepEqual(accept.contents, [add.contents[0]]);
   await videoResumes(bob, 0);
   await bob.waitForFunction(() => document.getElementById('remote-video').videoWidth > 0);
   assert.equal(await liveVideoTracks(bob), 0, 'bob did not turn his camera on');
+  await alice.getByText("In a call with bob (bob's camera is off)").waitFor();
+  assert.equal(await alice.evaluate(() => window.demo.call.remoteVideo), false);
 
   await bob.getByRole('button', { name: 'Camera on' }).click();
-  await sendersBecome(alice, 'both');
+  await alice.getByText('In a call with bob', { exact: true }).waitFor();
   await videoResumes(alice, 0);
   await Promise.all([mediaFlows(alice), mediaFlows(bob)]);
-  assert.equal((await received(alice, 'content-modify')).at(-1).contents[0].senders, 'both');
+  assert.equal(await alice.evaluate(() => window.demo.call.remoteVideo), true);
+  assert.equal(await bob.evaluate(() => window.demo.call.localVideo), true);
   await bob.getByRole('button', { name: 'Hang up' }).click();
   await alice.getByText('bob hung up.').waitFor();
 });
@@ -304,7 +317,8 @@ test('malformed or unexpected content actions in a call get Jingle errors; the c
       'bad-request'],
     ['content-add', [{ creator: 'initiator', name: 'x', senders: 'both', payload: 'abc' }],
       'bad-request'],
-    ['content-remove', [{ creator: 'initiator', name: video }],
+    ['content-remove', [{ creator: 'initiator', name: 'nope' }], 'bad-request'],
+    ['transport-replace', [{ creator: 'initiator', name: video }],
       'feature-not-implemented unsupported-info'],
   ];
   for (const [action, contents, expected] of rows) {
@@ -312,8 +326,61 @@ test('malformed or unexpected content actions in a call get Jingle errors; the c
   }
   assert.deepEqual(await videoContent(bob), { creator: 'initiator', senders: 'both' });
   await Promise.all([mediaFlows(alice), mediaFlows(bob)]);
-  await bob.getByRole('button', { name: 'Camera off' }).click();
-  await sendersBecome(alice, 'initiator');
+  // A content-remove (Conversations retracts video this way) stops the video both ways.
+  assert.deepEqual(await errorOf('content-remove', [{ creator: 'initiator', name: video }]),
+    ['result']);
+  await sendersBecome(bob, 'none');
+  await Promise.all([videoStops(alice), videoStops(bob)]);
+  assert.equal(await liveVideoTracks(bob), 0);
+  await bob.getByRole('button', { name: 'Camera on' }).waitFor();
   await alice.getByRole('button', { name: 'Hang up' }).click();
   await bob.getByText('alice hung up.').waitFor();
+});
+
+test('disco#info, receipts; a peer that announces nothing gets no data channel, BUNDLE optional', async () => {
+  const alice = await loggedIn('alice');
+  const aliceJid = await alice.evaluate(() => window.demo.conn.jid);
+  // carol is a bare XMPP client: no disco#info of its own (Strophe answers service-unavailable).
+  const carol = await connectClient({ websocket: bed.info.websocket, jid: user('carol').jid,
+    password: user('carol').password, presence: true });
+  try {
+    const info = await carol.sendIQ($iq({ type: 'get', to: aliceJid })
+      .c('query', { xmlns: 'http://jabber.org/protocol/disco#info' }));
+    const features = [...info.getElementsByTagName('feature')].map((f) => f.getAttribute('var'));
+    for (const f of ['urn:xmpp:jingle:1', 'urn:xmpp:jingle:apps:rtp:audio',
+      'urn:xmpp:jingle:apps:rtp:video', 'urn:xmpp:jingle:transports:ice-udp:1',
+      'urn:xmpp:jingle:apps:dtls:0', 'urn:ietf:rfc:5888', 'urn:xmpp:jingle:transports:dtls-sctp:1',
+      'urn:xmpp:jingle-message:0']) assert.ok(features.includes(f), f);
+
+    // A proposal with a receipt request (as Conversations sends) gets ringing and a receipt.
+    const receipt = carol.waitFor((m) => m.getElementsByTagName('received').length > 0);
+    carol.send($msg({ to: aliceJid.split('/')[0], type: 'chat', id: 'prop-1' })
+      .c('propose', { xmlns: 'urn:xmpp:jingle-message:0', id: 'call-1' })
+      .c('description', { xmlns: 'urn:xmpp:jingle:apps:rtp:1', media: 'audio' }).up().up()
+      .c('request', { xmlns: 'urn:xmpp:receipts' }).up()
+      .c('store', { xmlns: 'urn:xmpp:hints' }));
+    assert.equal((await receipt).getElementsByTagName('received')[0].getAttribute('id'), 'prop-1');
+    await alice.getByRole('dialog', { name: 'Incoming call' }).getByRole('button', { name: 'Reject' })
+      .click();
+
+    // alice calls carol; carol proceeds by hand; alice asks carol's features, gets an error,
+    // so offers no data channel and does not insist on BUNDLE.
+    const propose = carol.waitFor((m) => m.getElementsByTagName('propose').length > 0);
+    await alice.getByRole('button', { name: 'Call carol' }).click();
+    const id = (await propose).getElementsByTagName('propose')[0].getAttribute('id');
+    const initiate = carol.waitFor((s) => s.nodeName === 'iq'
+      && s.getElementsByTagName('jingle')[0]?.getAttribute('action') === 'session-initiate');
+    carol.send($msg({ to: aliceJid, type: 'chat' })
+      .c('proceed', { xmlns: 'urn:xmpp:jingle-message:0', id }));
+    const jingle = (await initiate).getElementsByTagName('jingle')[0];
+    const contents = [...jingle.childNodes].filter((n) => n.nodeName === 'content');
+    assert.deepEqual(contents.map((c) => c.getElementsByTagName('description')[0]
+      .getAttribute('media')), ['audio', 'video']);
+    // BUNDLE is still offered, but not required of the answer (Dino answers without it).
+    assert.equal(await alice.evaluate(() => window.demo.call.pc.getConfiguration().bundlePolicy),
+      'balanced');
+    await alice.getByRole('button', { name: 'Hang up' }).click();
+  } finally {
+    await carol.disconnect();
+  }
 });
