@@ -179,7 +179,8 @@ pub struct Codec {
     pub clockrate: u32,
     /// Channels (`a=rtpmap:111 opus/48000/2`).
     pub channels: Option<u8>,
-    /// `a=fmtp` parameters, in order. A parameter without `=` has an empty key.
+    /// `a=fmtp` parameters, in order. A parameter without `=` (RED's `111/111`)
+    /// has an empty key; in Jingle it is `<parameter value='111/111'/>`.
     pub params: Vec<(String, String)>,
     /// `a=rtcp-fb` lines for this payload type.
     pub rtcp_fb: Vec<RtcpFb>,

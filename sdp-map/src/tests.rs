@@ -349,9 +349,19 @@ fn interop_quirks_from_other_jingle_clients() {
             &["m=audio 0 UDP/TLS/RTP/SAVPF 111\r\n", "a=bundle-only\r\n"],
         ),
         (
-            "key-less fmtp parameter (StanzaJS RED)",
+            "key-less fmtp parameter, value only (Conversations, ours)",
+            format!("{J}<content creator='initiator' name='a'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'><payload-type id='63' name='red' clockrate='48000' channels='2'><parameter value='111/111'/></payload-type><payload-type id='101' name='telephone-event' clockrate='8000'><parameter value='0-15'/></payload-type></description>{T}{FP}</transport></content></jingle>"),
+            &["a=fmtp:63 111/111\r\n", "a=fmtp:101 0-15\r\n"],
+        ),
+        (
+            "key-less fmtp parameter, name only (StanzaJS RED, ours before)",
             format!("{J}<content creator='initiator' name='a'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'><payload-type id='63' name='red' clockrate='48000' channels='2'><parameter name='111/111'/></payload-type></description>{T}{FP}</transport></content></jingle>"),
             &["a=fmtp:63 111/111\r\n"],
+        ),
+        (
+            "key-less fmtp parameter, empty name (Jitsi)",
+            format!("{J}<content creator='initiator' name='a'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'><payload-type id='101' name='telephone-event' clockrate='8000'><parameter name='' value='0-15'/></payload-type></description>{T}{FP}</transport></content></jingle>"),
+            &["a=fmtp:101 0-15\r\n"],
         ),
         (
             "static payload type without clockrate (XEP-0167 G729)",
@@ -394,8 +404,48 @@ fn interop_quirks_from_other_jingle_clients() {
         assert!(e.contains(needle), "{what}: {e}");
     }
 
-    // a key-less fmtp item is written as StanzaJS reads it: the bare value as the name
-    let s = sdp("m=audio 9 UDP/TLS/RTP/SAVPF 63\r\na=mid:0\r\na=ice-ufrag:u\r\na=rtpmap:63 red/48000/2\r\na=fmtp:63 111/111\r\n");
-    let (xml, _) = via_jingle(&s, Role::Initiator);
-    assert!(xml.contains("<parameter name='111/111'/>"), "{xml}");
+    // a key-less fmtp item is written as a value without a name: Conversations
+    // requires a value on every <parameter/> (and maps a nameless one back to a
+    // key-less fmtp), Jitsi reads a missing or empty name the same way
+    let s = sdp("m=audio 9 UDP/TLS/RTP/SAVPF 63 101 111\r\na=mid:0\r\na=ice-ufrag:u\r\na=rtpmap:63 red/48000/2\r\na=fmtp:63 111/111\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=rtpmap:111 opus/48000/2\r\na=fmtp:111 minptime=10;useinbandfec=1\r\n");
+    let (xml, back) = via_jingle(&s, Role::Initiator);
+    for p in [
+        "<parameter value='111/111'/>",
+        "<parameter value='0-15'/>",
+        "<parameter name='minptime' value='10'/>",
+    ] {
+        assert!(xml.contains(p), "no {p} in {xml}");
+    }
+    assert!(!xml.contains("<parameter name='111/111'"), "{xml}");
+    assert!(!xml.contains("<parameter name='0-15'"), "{xml}");
+    assert_eq!(back.contents, s.contents);
+    let keyless = |s: &Session, pt: u8| {
+        let c = s.contents[0]
+            .codecs
+            .iter()
+            .find(|c| c.pt == pt)
+            .expect("codec");
+        c.params.clone()
+    };
+    assert_eq!(keyless(&back, 63), [(String::new(), "111/111".to_string())]);
+    assert_eq!(keyless(&back, 101), [(String::new(), "0-15".to_string())]);
+    let out = back.to_sdp();
+    assert!(out.contains("a=fmtp:63 111/111\r\n"), "{out}");
+    assert!(out.contains("a=fmtp:101 0-15\r\n"), "{out}");
+
+    // the three Jingle forms of a key-less item read the same
+    let red = |param: &str| {
+        format!("{J}<content creator='initiator' name='a'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'><payload-type id='63' name='red' clockrate='48000' channels='2'>{param}</payload-type></description>{T}{FP}</transport></content></jingle>")
+    };
+    let new_form = jingle_sdp(&red("<parameter value='111/111'/>"), SdpType::Offer);
+    for old in [
+        "<parameter name='111/111'/>",
+        "<parameter name='' value='111/111'/>",
+    ] {
+        assert_eq!(jingle_sdp(&red(old), SdpType::Offer), new_form, "{old}");
+    }
+    assert_eq!(
+        keyless(&new_form, 63),
+        [(String::new(), "111/111".to_string())]
+    );
 }

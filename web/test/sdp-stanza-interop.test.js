@@ -158,6 +158,24 @@ const EXCEPTIONS = [
       }),
   },
   {
+    name: 'stanza-keyless-fmtp-needs-name',
+    dir: 'ours->stanza',
+    why: "we write a key-less fmtp item (RED's 111/111, telephone-event's 0-15) as <parameter value='0-15'/> (what Conversations requires, Jitsi reads); StanzaJS's parameterMap keys it by the missing name and writes a=fmtp:101 undefined=0-15",
+    apply: (o, r) =>
+      eachMedia(o, r, (a, b) => {
+        for (const c of b.codecs ?? []) {
+          const orig = a.codecs?.find((x) => x.pt === c.pt);
+          if (!orig) continue;
+          c.fmtp = c.fmtp
+            .map((p) => {
+              const bare = p.startsWith('undefined=') ? p.slice('undefined='.length) : null;
+              return bare !== null && !bare.includes('=') && orig.fmtp.includes(bare) ? bare : p;
+            })
+            .sort();
+        }
+      }),
+  },
+  {
     name: 'stanza-ignores-our-rejected-marker',
     dir: 'ours->stanza',
     why: "we mark a rejected m-line (port 0) with our extension element; StanzaJS ignores it and turns the content into a live inactive m-line",

@@ -63,9 +63,10 @@ fn write_payload_type(w: &mut Writer, codec: &Codec) {
     for (k, v) in &codec.params {
         w.start("parameter", NS_RTP);
         if k.is_empty() {
-            // a key-less fmtp item (RED's `111/111`): the bare value as the
-            // name, as StanzaJS writes and reads it
-            w.attr("name", v);
+            // a key-less fmtp item (RED's `111/111`, telephone-event's `0-15`):
+            // a value without a name, as Conversations and Jitsi read it
+            // (Conversations rejects a <parameter/> without value)
+            w.attr("value", v);
         } else {
             w.attr("name", k);
             w.attr("value", v);
@@ -137,7 +138,10 @@ fn read_payload_type(p: &Element<'_>, media: &Media) -> Result<Codec, JingleErro
         let child = &child;
         if child.is("parameter", NS_RTP) {
             let name = opt_text(child, "parameter", "name")?.unwrap_or("");
-            // no value: a key-less fmtp item (StanzaJS's `<parameter name='111/111'/>`)
+            // A key-less fmtp item comes as `<parameter value='0-15'/>` (ours,
+            // Conversations), `<parameter name='' value='0-15'/>` (Jitsi), or,
+            // without a value, as `<parameter name='0-15'/>` (StanzaJS; ours
+            // before): all three read as an empty key.
             let (k, v) = match opt_text(child, "parameter", "value")? {
                 Some(v) => (name, v),
                 None => ("", name),
