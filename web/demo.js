@@ -1,8 +1,8 @@
 // The demo page: log in over WebSocket with Strophe.js, list who is online, and call them.
 // All DOM code lives here; XMPP logic lives in lib/ (roster.js, jingle.js).
 
-import { Strophe, $pres } from 'strophe.js';
-import { OnlineContacts } from './lib/roster.js';
+import { Strophe } from 'strophe.js';
+import { OnlineContacts, OwnPresence } from './lib/roster.js';
 import { Jingle } from './lib/jingle.js';
 
 Strophe.setLogLevel(Strophe.LogLevel.WARN);
@@ -40,14 +40,25 @@ const ui = {
   transfers: el('transfers'),
 };
 
-// Test and debugging knobs from the URL: ?ringTimeout=MS&relay=1
+// Test and debugging knobs from the URL: ?ringTimeout=MS&relay=1&extdisco=0&iceServers=JSON
+// (relay=1: relay candidates only; extdisco=0: no STUN/TURN from the server; iceServers: a
+// JSON array of RTCIceServer added to them).
 const params = new URLSearchParams(location.search);
+
+/** The RTCConfiguration asked for by the URL knobs. */
+function rtcConfigFromUrl() {
+  const config = params.get('relay') ? { iceTransportPolicy: 'relay' } : {};
+  if (params.get('iceServers')) config.iceServers = JSON.parse(params.get('iceServers'));
+  return config;
+}
 
 /** The page's state; `window.demo` exposes it for debugging and tests. */
 const state = {
   config: null,
   conn: null,
   contacts: null,
+  /** Our own presence (lib/roster.js): "in a call" while a call is live. */
+  presence: null,
   /** The Jingle sessions (lib/jingle.js) while logged in. */
   jingle: null,
   /** The call shown on the page (one at a time; others are rejected as busy). */
@@ -107,9 +118,12 @@ function showLoggedIn(fullJid) {
 // Online users. One <li> per bare JID, rendered by renderUser(); calls (#5) add their state and
 // a "Call NAME" button there: userState() for the text, userActions() for the buttons.
 
-/** The state text shown next to a user's name. */
+/**
+ * The state text shown next to a user's name. "in a call" comes from their presence
+ * (OwnPresence in lib/roster.js), or at once from our own call with them.
+ */
 export function userState(contact) {
-  if (state.call?.live && state.call.peer === contact.jid) return 'in a call';
+  if (contact.inCall || (state.call?.live && state.call.peer === contact.jid)) return 'in a call';
   switch (contact.show) {
     case 'away':
     case 'xa':
@@ -204,11 +218,14 @@ function onStatus(conn, status, condition, elem) {
       state.contacts = new OnlineContacts(conn, { onChange: renderUsers });
       state.jingle = new Jingle(conn, {
         ringTimeoutMs: Number(params.get('ringTimeout')) || 30000,
-        rtcConfig: params.get('relay') ? { iceTransportPolicy: 'relay' } : {},
+        rtcConfig: rtcConfigFromUrl(),
+        extdisco: params.get('extdisco') !== '0',
         contacts: state.contacts,
       });
       state.jingle.addEventListener('incoming', (e) => showCall(e.detail));
-      conn.send($pres());
+      state.presence = new OwnPresence(conn);
+      state.presence.followCalls(state.jingle);
+      state.presence.send();
       showLoggedIn(conn.jid);
       setStatus(`Connected to ${Strophe.getDomainFromJid(conn.jid)}.`, 'ok');
       break;
@@ -260,6 +277,8 @@ function saslFailure(elem) {
 
 /** Back to the login form after any end of the connection. */
 function ended() {
+  state.presence?.stop();
+  state.presence = null;
   state.jingle?.stop();
   state.jingle = null;
   state.contacts?.stop();

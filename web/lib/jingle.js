@@ -255,6 +255,14 @@ export class Call extends EventTarget {
   _setState(state) {
     if (this.state === state || this.state === 'ended') return;
     this.state = state;
+    if (state === 'connecting') {
+      // Chromium never declares ICE failed when no candidate pair forms at all.
+      this._timer = setTimeout(() => {
+        if (this.state !== 'connecting') return;
+        this._terminate('connectivity-error', 'no connection');
+        this._end({ condition: 'connectivity-error', text: 'no connection' }, 'local');
+      }, this.jingle.connectTimeoutMs);
+    }
     this.dispatchEvent(new CustomEvent('state', { detail: { state } }));
     this.jingle.dispatchEvent(new CustomEvent('state', { detail: { call: this, state } }));
   }
@@ -863,6 +871,8 @@ export class Jingle extends EventTarget {
    * @param {object} conn a connected Strophe.Connection
    * @param {object} [opts]
    * @param {number} [opts.ringTimeoutMs=30000] retract an unanswered proposal after this long
+   * @param {number} [opts.connectTimeoutMs=30000] end a call with 'connectivity-error' that is
+   *   still not connected this long after its session was negotiated
    * @param {RTCConfiguration} [opts.rtcConfig] extra RTCPeerConnection settings (e.g.
    *   `{iceTransportPolicy: 'relay'}`); its iceServers are added to the server's (XEP-0215)
    * @param {boolean} [opts.extdisco=true] ask the server for STUN/TURN (XEP-0215)
@@ -878,7 +888,7 @@ export class Jingle extends EventTarget {
    */
   constructor(conn, { ringTimeoutMs = 30000, rtcConfig = {}, extdisco = true,
     getUserMedia = (c) => navigator.mediaDevices.getUserMedia(c), carbons = true,
-    contacts = null, dataChannel = true, disco = true } = {}) {
+    contacts = null, dataChannel = true, disco = true, connectTimeoutMs = 30000 } = {}) {
     super();
     this.dataChannel = dataChannel;
     this.conn = conn;
@@ -894,6 +904,7 @@ export class Jingle extends EventTarget {
       }
     });
     this.ringTimeoutMs = ringTimeoutMs;
+    this.connectTimeoutMs = connectTimeoutMs;
     this.rtcConfig = rtcConfig;
     this.extdisco = extdisco;
     this.getUserMedia = getUserMedia;
@@ -1010,6 +1021,7 @@ export class Jingle extends EventTarget {
     const call = new Call(this, { sid: randomId(), peer, direction: 'outgoing',
       media: { audio, video } });
     this.calls.set(call.sid, call);
+    this.dispatchEvent(new CustomEvent('state', { detail: { call, state: call.state } }));
     if (this.contacts && !this.contacts.isOnline(peer)) {
       // Ended once the caller has had the chance to add listeners.
       setTimeout(() => call._end({ condition: 'gone', text: `${peer} is offline` }, 'local'), 0);

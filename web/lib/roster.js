@@ -7,12 +7,19 @@
 //   const contacts = new OnlineContacts(conn);          // before sending initial presence
 //   contacts.on('change', ({ jid, kind, contact }) => render());
 //   conn.send($pres());
-//   contacts.list();                                    // [{ jid, name, show, resources }]
+//   contacts.list();                                    // [{ jid, name, show, inCall, resources }]
 //   contacts.fullJids('bob@localhost');                 // ['bob@localhost/res1', ...]
+//
+// Our own presence, "in a call" while a Jingle call (lib/jingle.js) is live: see OwnPresence.
 
-import { Strophe } from 'strophe.js';
+import { Strophe, $pres } from 'strophe.js';
 
 const NS_MUC_USER = 'http://jabber.org/protocol/muc#user';
+
+/** The project's own presence extensions (like sdp-map's urn:xmpp:jingle-focus:sdp:0). */
+export const NS_PRESENCE = 'urn:xmpp:jingle-focus:presence:0';
+/** The `<status/>` of our presence during a call, for clients that ignore NS_PRESENCE. */
+export const IN_CALL_STATUS = 'In a call';
 
 /** Rank of a `<show/>` value: lower is more available (RFC 6121 §4.7.2.1). */
 const SHOW_RANK = { chat: 0, available: 1, away: 2, xa: 3, dnd: 4 };
@@ -24,16 +31,20 @@ function childText(el, name) {
   return null;
 }
 
-function hasChildNs(el, ns) {
+function hasChildNs(el, ns, name = null) {
   for (const n of el.childNodes) {
-    if (n.nodeType === 1 && (n.namespaceURI === ns || n.getAttribute('xmlns') === ns)) return true;
+    if (n.nodeType !== 1 || (name && (n.localName ?? n.nodeName) !== name)) continue;
+    if (n.namespaceURI === ns || n.getAttribute('xmlns') === ns) return true;
   }
   return false;
 }
 
 /**
  * Tracks which bare JIDs are online (have at least one available resource) and with which
- * resources. Events, via `on(type, fn)`:
+ * resources. A contact is `{jid, name, show, status, inCall, resources}`: show and status of
+ * its best resource (priority, then show), inCall if any resource says so (OwnPresence); each
+ * resource is `{resource, fullJid, show, status, priority, inCall, presence}`.
+ * Events, via `on(type, fn)`:
  *  - 'online'  {jid, contact}: a bare JID's first resource became available
  *  - 'update'  {jid, contact}: resources or show/status changed while online
  *  - 'offline' {jid, contact: null}: its last resource went unavailable (or clear())
@@ -109,6 +120,7 @@ export class OnlineContacts {
         show: show in SHOW_RANK ? show : 'available',
         status: childText(p, 'status'),
         priority: Number.parseInt(childText(p, 'priority') ?? '0', 10) || 0,
+        inCall: hasChildNs(p, NS_PRESENCE, 'in-call'),
         presence: p,
       });
     }
@@ -136,6 +148,8 @@ export class OnlineContacts {
       name: Strophe.unescapeNode(Strophe.getNodeFromJid(bare)),
       show: resources[0].show,
       status: resources[0].status,
+      // Any device in a call: the user is (another device may still answer, but not them).
+      inCall: resources.some((r) => r.inCall),
       resources,
     };
   }
@@ -184,5 +198,90 @@ export class OnlineContacts {
   stop() {
     this.conn.deleteHandler(this._handler);
     this._online.clear();
+  }
+}
+
+/**
+ * Our own presence, sent on `conn`. While `inCall` it says so in standard XMPP that every
+ * client shows, `<show>dnd</show><status>In a call</status>`, plus
+ * `<in-call xmlns='urn:xmpp:jingle-focus:presence:0'/>` so our pages show "in a call" rather
+ * than "do not disturb". Everything else (priority above all: it decides which devices get
+ * messages to the bare JID, such as call proposals) stays as in the normal presence.
+ *
+ *   const presence = new OwnPresence(conn);   // normal: available, priority 0
+ *   presence.followCalls(jingle);             // in a call while any call of `jingle` is live
+ *   presence.send();                          // initial presence
+ */
+export class OwnPresence {
+  /**
+   * @param {object} conn a Strophe.Connection
+   * @param {{show?: string|null, status?: string|null, priority?: number}} [normal] the
+   *   presence outside calls
+   */
+  constructor(conn, { show = null, status = null, priority = 0 } = {}) {
+    this.conn = conn;
+    this.normal = { show, status, priority };
+    this.inCall = false;
+    this._jingle = null;
+    this._unfollow = null;
+  }
+
+  /** The presence stanza (a Strophe builder) for the current state. */
+  stanza() {
+    const { show, status, priority } = this.inCall
+      ? { ...this.normal, show: 'dnd', status: IN_CALL_STATUS } : this.normal;
+    const p = $pres();
+    if (show) p.c('show').t(show).up();
+    if (status) p.c('status').t(status).up();
+    if (priority) p.c('priority').t(String(priority)).up();
+    if (this.inCall) p.c('in-call', { xmlns: NS_PRESENCE }).up();
+    return p;
+  }
+
+  /** Sends the current presence (not while the connection is down or closing). */
+  send() {
+    if (this.conn.connected && !this.conn.disconnecting) this.conn.send(this.stanza());
+  }
+
+  /** Changes the presence used outside calls (e.g. `{show: 'away'}`) and sends it. */
+  setNormal(normal) {
+    this.normal = { ...this.normal, ...normal };
+    this.send();
+  }
+
+  /** Says whether we are in a call; sends presence only when that changes. */
+  setInCall(inCall) {
+    if (this.inCall === !!inCall) return;
+    this.inCall = !!inCall;
+    this.send();
+  }
+
+  /**
+   * Keeps `inCall` equal to `jingle.busy` (a call in 'proposing'..'active'), from its
+   * 'incoming' and 'state' events.
+   */
+  followCalls(jingle) {
+    this.stop();
+    const update = () => this.refresh();
+    jingle.addEventListener('incoming', update);
+    jingle.addEventListener('state', update);
+    this._jingle = jingle;
+    this._unfollow = () => {
+      jingle.removeEventListener('incoming', update);
+      jingle.removeEventListener('state', update);
+    };
+    this.refresh();
+  }
+
+  /** Re-reads whether a call of the followed Jingle is live. */
+  refresh() {
+    if (this._jingle) this.setInCall(this._jingle.busy);
+  }
+
+  /** Stops following calls (sends nothing). */
+  stop() {
+    this._unfollow?.();
+    this._unfollow = null;
+    this._jingle = null;
   }
 }

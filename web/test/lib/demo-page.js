@@ -1,0 +1,100 @@
+// Demo pages in tests: each page in its own browser context (like a separate browser), logged
+// in as a testbed user, with the locators and steps the call tests share.
+//
+//   const pages = new DemoPages(browser, bed);
+//   const alice = await pages.loggedIn('alice');
+//   const bob = await pages.loggedIn('bob', '/?relay=1');
+//   await connectedCall(alice, bob, 'bob', 'alice');
+//   await status(alice, 'In a call with bob.').waitFor();
+//   assert.deepEqual(pages.errors, []);
+//   await pages.closeAll();                              // in afterEach
+import { serveWebFilesFromDisk } from './web-files.js';
+
+/** Default deadline of every locator wait, in ms: generous for 2 cores shared with others. */
+export const DEADLINE = 15000;
+
+/** Opens demo pages and collects their errors. */
+export class DemoPages {
+  /**
+   * @param {import('playwright-core').Browser} browser
+   * @param {{info: object}} bed a started testbed (lib/testbed.js) with `web: true`
+   */
+  constructor(browser, bed) {
+    this.browser = browser;
+    this.bed = bed;
+    /** Page errors and console errors, `name: message`; tests assert it stays empty. */
+    this.errors = [];
+    this._contexts = [];
+  }
+
+  /** The testbed user `{jid, password}` whose JID starts with `name@`. */
+  user(name) {
+    return this.bed.info.users.find((u) => u.jid.startsWith(`${name}@`));
+  }
+
+  /** A fresh page on the demo (`query`: URL knobs such as '/?relay=1'), logged in as `name`. */
+  async loggedIn(name, query = '') {
+    const context = await this.browser.newContext();
+    this._contexts.push(context);
+    await serveWebFilesFromDisk(context, this.bed.info.http);
+    const page = await context.newPage();
+    page.setDefaultTimeout(DEADLINE);
+    this._watch(page, name);
+    await page.goto(new URL(query || '/', this.bed.info.http).href);
+    const u = this.user(name);
+    await page.getByLabel('JID').fill(u.jid);
+    await page.getByLabel('Password').fill(u.password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('heading', { name: 'Online users' }).waitFor();
+    return page;
+  }
+
+  _watch(page, name) {
+    page.on('pageerror', (e) => this.errors.push(`${name}: ${e.message}`));
+    page.on('console', (m) => {
+      if (process.env.DEMO_DEBUG) console.log(name, m.type(), m.text());
+      // ejabberd may send a frame after its WebSocket close frame; the logout is still clean.
+      if (m.type() === 'error' && !/Data frame received after close/.test(m.text())) {
+        this.errors.push(`${name} console: ${m.text()}`);
+      }
+    });
+  }
+
+  /** Closes every page opened so far (call it after each test, whatever its outcome). */
+  async closeAll() {
+    await Promise.all(this._contexts.splice(0).map((c) => c.close().catch(() => {})));
+  }
+}
+
+export const callButton = (page, name) => page.getByRole('button', { name: `Call ${name}` });
+/** The status line, once it says `text`. */
+export const status = (page, text) => page.getByRole('status').filter({ hasText: text });
+/** A user's item in the "Online users" list. */
+export const userItem = (page, jid) => page.getByRole('list', { name: 'Online users' })
+  .getByRole('listitem').filter({ hasText: jid });
+/** The state text ("available", "in a call", ...) of a user's item, once it says `text`. */
+export const userState = (page, jid, text) => userItem(page, jid).locator('.state')
+  .getByText(text, { exact: true });
+
+/**
+ * The caller places a call, the callee accepts it, both show the call with video elements and
+ * ICE/DTLS has connected on both sides ("Hang up" shows earlier, from 'proceeding' on).
+ */
+export async function connectedCall(caller, callee, calleeName, callerName) {
+  await acceptedCall(caller, callee, calleeName, callerName);
+  for (const page of [caller, callee]) {
+    await page.getByRole('button', { name: 'Hang up' }).waitFor();
+    await page.getByLabel('Remote video').waitFor();
+    await page.getByLabel('Local video').waitFor();
+    await page.waitForFunction(() => window.demo.call?.state === 'active');
+  }
+}
+
+/** The caller places a call and the callee accepts it (whether it then connects or not). */
+export async function acceptedCall(caller, callee, calleeName, callerName) {
+  await callButton(caller, calleeName).click();
+  await caller.locator('#outgoing-text').getByText(`Calling ${calleeName}`).waitFor();
+  const dialog = callee.getByRole('dialog', { name: 'Incoming call' });
+  await dialog.getByText(`${callerName} is calling you`).waitFor();
+  await dialog.getByRole('button', { name: 'Accept' }).click();
+}
