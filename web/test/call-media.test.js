@@ -5,26 +5,24 @@ import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestbed } from './lib/testbed.js';
 import { launchChromium } from './lib/browser.js';
-import { serveWebFilesFromDisk } from './lib/web-files.js';
+import { DemoPages, callButton } from './lib/demo-page.js';
 import { mediaFlows, videoStops } from './lib/media.js';
 import { connectClient, $iq, $msg } from './lib/xmpp-client.js';
 
-const DEADLINE = 15000;
-
 let bed;
 let browser;
-const pageErrors = [];
-const contexts = [];
+let pages;
 
 before(async () => {
   bed = await startTestbed({ users: ['alice:alice-pw', 'bob:bob-pw', 'carol:carol-pw'],
     web: true });
   browser = await launchChromium();
+  pages = new DemoPages(browser, bed);
 });
 
 afterEach(async () => {
-  await Promise.all(contexts.splice(0).map((c) => c.close().catch(() => {})));
-  assert.deepEqual(pageErrors.splice(0), []);
+  await pages.closeAll();
+  assert.deepEqual(pages.errors.splice(0), []);
 });
 
 after(async () => {
@@ -32,26 +30,11 @@ after(async () => {
   await bed?.stop();
 });
 
-const user = (name) => bed.info.users.find((u) => u.jid.startsWith(`${name}@`));
+const user = (name) => pages.user(name);
 
 /** A logged-in demo page that records the Jingle actions it receives in `window.jingleIn`. */
 async function loggedIn(name) {
-  const context = await browser.newContext();
-  contexts.push(context);
-  await serveWebFilesFromDisk(context, bed.info.http);
-  const page = await context.newPage();
-  page.setDefaultTimeout(DEADLINE);
-  page.on('pageerror', (e) => pageErrors.push(`${name}: ${e.message}`));
-  page.on('console', (m) => {
-    if (process.env.DEMO_DEBUG) console.log(name, m.type(), m.text());
-    if (m.type() === 'error') pageErrors.push(`${name} console: ${m.text()}`);
-  });
-  await page.goto(bed.info.http);
-  const u = user(name);
-  await page.getByLabel('JID').fill(u.jid);
-  await page.getByLabel('Password').fill(u.password);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.getByRole('heading', { name: 'Online users' }).waitFor();
+  const page = await pages.loggedIn(name);
   await page.evaluate(() => {
     window.jingleIn = [];
     const input = window.demo.conn.xmlInput;
@@ -70,12 +53,12 @@ async function loggedIn(name) {
 
 /** alice calls bob (audio + video unless `media` says otherwise); bob accepts. */
 async function call(alice, bob, media) {
-  await alice.getByRole('button', { name: 'Call bob' }).waitFor();
+  await callButton(alice, 'bob').waitFor();
   if (media) {
     await alice.evaluate(({ jid, m }) => window.demo.startCall(jid, m),
       { jid: user('bob').jid.split('/')[0], m: media });
   } else {
-    await alice.getByRole('button', { name: 'Call bob' }).click();
+    await callButton(alice, 'bob').click();
   }
   await bob.getByRole('dialog', { name: 'Incoming call' }).getByRole('button', { name: 'Accept' })
     .click();
@@ -366,7 +349,7 @@ test('disco#info, receipts; a peer that announces nothing gets no data channel, 
     // alice calls carol; carol proceeds by hand; alice asks carol's features, gets an error,
     // so offers no data channel and does not insist on BUNDLE.
     const propose = carol.waitFor((m) => m.getElementsByTagName('propose').length > 0);
-    await alice.getByRole('button', { name: 'Call carol' }).click();
+    await callButton(alice, 'carol').click();
     const id = (await propose).getElementsByTagName('propose')[0].getAttribute('id');
     const initiate = carol.waitFor((s) => s.nodeName === 'iq'
       && s.getElementsByTagName('jingle')[0]?.getAttribute('action') === 'session-initiate');
