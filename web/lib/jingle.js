@@ -35,8 +35,8 @@
 import { Strophe, $build, $iq, $msg } from 'strophe.js';
 import { initSdpMap } from '../sdp-map.js';
 import { FileTransfers } from './file-transfer.js';
-import { splitSdp, joinSdp, mergeSections, directionFor, withSender, sends, setupOf }
-  from './sdp-sections.js';
+import { splitSdp, joinSdp, mergeSections, fitToOffer, directionFor, withSender, sends,
+  setupOf } from './sdp-sections.js';
 
 export const NS = {
   JINGLE: 'urn:xmpp:jingle:1',
@@ -498,7 +498,10 @@ export class Call extends EventTarget {
 
   /** The peer's full description for setRemoteDescription, from its sections and `contents`. */
   _remoteSdp(type) {
-    return joinSdp(this._remoteParts, {
+    // As an answer to our offer: only what that offer has (Firefox checks header extensions).
+    const parts = type === 'answer' ? { ...this._remoteParts, sections: fitToOffer(
+      this._remoteParts.sections, this.pc.localDescription.sdp) } : this._remoteParts;
+    return joinSdp(parts, {
       direction: (mid) => {
         const c = this.contents.get(mid);
         return c ? directionFor(c.senders, this.remoteRole) : null;

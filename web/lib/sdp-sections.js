@@ -68,8 +68,9 @@ function replaceAttr(lines, test, value) {
  * @param {string|null} opts.setup the `a=setup` value for every section, null to keep
  */
 export function joinSdp({ head, sections }, { direction = () => null, setup = null } = {}) {
-  const bundled = sections.filter((s) => s.mid !== null && !/^m=\S+ 0 /.test(s.lines[0]))
-    .map((s) => s.mid);
+  // Port 0 rejects a section, except with a=bundle-only (Firefox's max-bundle offers).
+  const bundled = sections.filter((s) => s.mid !== null && (!/^m=\S+ 0 /.test(s.lines[0])
+    || s.lines.includes('a=bundle-only'))).map((s) => s.mid);
   // BUNDLE only if the peer uses it (a peer without it, e.g. Dino, has a transport per section).
   const bundle = head.some((l) => l.startsWith('a=group:BUNDLE'));
   const out = head.filter((l) => !l.startsWith('a=group:BUNDLE'));
@@ -87,6 +88,22 @@ export function joinSdp({ head, sections }, { direction = () => null, setup = nu
     out.push(...lines);
   }
   return `${out.join('\r\n')}\r\n`;
+}
+
+const extmapUri = (l) => /^a=extmap:\S+ (\S+)/.exec(l)?.[1] ?? null;
+
+/**
+ * The peer's `sections` fitted as an answer to our `offer` (SDP): its header extensions that
+ * our offer lacks for that mid are left out (Firefox refuses an answer with any).
+ */
+export function fitToOffer(sections, offer) {
+  const ours = new Map(splitSdp(offer).sections.map((s) => [s.mid,
+    new Set(s.lines.map(extmapUri).filter(Boolean))]));
+  return sections.map((s) => {
+    const uris = ours.get(s.mid);
+    return uris ? { ...s, lines: s.lines.filter((l) => !extmapUri(l) || uris.has(extmapUri(l))) }
+      : s;
+  });
 }
 
 /** `sections` with those of `extra` added, a section of the same mid replaced in place. */

@@ -2,8 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { splitSdp, joinSdp, mergeSections, directionFor, withSender, sends, setupOf }
-  from '../lib/sdp-sections.js';
+import { splitSdp, joinSdp, mergeSections, fitToOffer, directionFor, withSender, sends,
+  setupOf } from '../lib/sdp-sections.js';
 
 const vector = (name) => readFileSync(new URL(`../../sdp-map/tests/vectors/${name}.sdp`,
   import.meta.url), 'utf8');
@@ -61,4 +61,30 @@ test('join sets directions, setup and BUNDLE; merge appends new sections in orde
   assert.ok(back.sections[0].lines.includes('a=sendrecv'), 'untouched direction kept');
   // A section of a known mid is replaced in place, not appended.
   assert.equal(mergeSections(back.sections, [back.sections[0]]).length, 2);
+});
+
+test("bundle-only sections (Firefox's max-bundle offer) stay in BUNDLE", () => {
+  const sdp = vector('firefox-153-max-bundle-offer');
+  const bundleOnly = splitSdp(sdp).sections.filter((s) => s.lines.includes('a=bundle-only'));
+  assert.ok(bundleOnly.length > 0, 'the vector has bundle-only sections');
+  const group = /^a=group:BUNDLE (.*)$/m.exec(joinSdp(splitSdp(sdp)))[1].split(' ');
+  assert.deepEqual(group, splitSdp(sdp).sections.map((s) => s.mid));
+});
+
+test('fitToOffer drops header extensions our offer lacks, per mid', () => {
+  const answer = splitSdp(vector('chromium-156-audio-video-answer'));
+  const offer = vector('firefox-153-audio-video-offer');
+  const uri = (l) => /^a=extmap:\S+ (\S+)/.exec(l)?.[1];
+  const fitted = fitToOffer(answer.sections, offer);
+  const offered = new Map(splitSdp(offer).sections.map((s) => [s.mid,
+    new Set(s.lines.map(uri).filter(Boolean))]));
+  let dropped = 0;
+  for (const [i, s] of fitted.entries()) {
+    const ours = offered.get(s.mid);
+    for (const u of s.lines.map(uri).filter(Boolean)) assert.ok(!ours || ours.has(u), u);
+    dropped += answer.sections[i].lines.length - s.lines.length;
+    // Everything else is kept as it was.
+    assert.deepEqual(s.lines.filter((l) => !uri(l)), answer.sections[i].lines.filter((l) => !uri(l)));
+  }
+  assert.ok(dropped > 0, 'the vectors differ in header extensions');
 });
