@@ -24,6 +24,15 @@
 // its own sending. When both sides change at once, the initiator's request wins: the
 // responder's gets `conflict` + `<tie-break/>`, rolls back and is retried afterwards.
 //
+// ICE restarts keep a call through a network change, as Conversations does them: the side
+// restarting sends a `transport-info` with its new ICE credentials (ufrag/pwd) and no
+// candidates (the offer); the other side acknowledges, takes them as a remote offer, and its
+// own new credentials go with its first candidates (the answer; StanzaJS answers with them
+// alone, and an answer's DTLS setup). The initiator restarts when ICE fails or stays
+// disconnected (iceRestartAfterMs), the responder only if no restart came after twice that;
+// also `call.restartIce()`. Glare as above (initiator wins). Not connected again within
+// connectTimeoutMs: the call ends with connectivity-error.
+//
 // Call states: 'proposing' (outgoing, not yet ringing), 'ringing' (outgoing: the callee rings;
 // incoming: we ring), 'proceeding' (answered, before the session), 'connecting' (session
 // negotiated, ICE/DTLS in progress), 'active' (media flows), 'ended'.
@@ -36,11 +45,12 @@ import { Strophe, $build, $iq, $msg } from 'strophe.js';
 import { initSdpMap } from '../sdp-map.js';
 import { FileTransfers } from './file-transfer.js';
 import { splitSdp, joinSdp, mergeSections, fitToOffer, directionFor, withSender, sends,
-  setupOf } from './sdp-sections.js';
+  setupOf, iceCredentials, transportMids, withIceCredentials } from './sdp-sections.js';
 
 export const NS = {
   JINGLE: 'urn:xmpp:jingle:1',
   JINGLE_ERRORS: 'urn:xmpp:jingle:errors:1',
+  ICE_UDP: 'urn:xmpp:jingle:transports:ice-udp:1',
   RTP: 'urn:xmpp:jingle:apps:rtp:1',
   RTP_INFO: 'urn:xmpp:jingle:apps:rtp:info:1',
   JMI: 'urn:xmpp:jingle-message:0',
@@ -132,6 +142,34 @@ function keepContents(xml, names) {
   return Strophe.serialize(jingle);
 }
 
+/** A transport-info XML whose `<transport/>`s with `ufrag` also carry its `pwd` (XEP-0176). */
+function withPwd(xml, ufrag, pwd) {
+  const jingle = Strophe.xmlHtmlNode(xml).documentElement;
+  for (const c of children(jingle, 'content')) {
+    const t = child(c, 'transport');
+    if (t?.getAttribute('ufrag') === ufrag && !t.getAttribute('pwd')) t.setAttribute('pwd', pwd);
+  }
+  return Strophe.serialize(jingle);
+}
+
+/** True if a `<transport/>` of `jingle` has a DTLS fingerprint with an answer's setup. */
+function answersSetup(jingle) {
+  return children(jingle, 'content').some((c) => children(child(c, 'transport'), 'fingerprint')
+    .some((f) => ['active', 'passive'].includes(f.getAttribute('setup'))));
+}
+
+/** Jingle XML `xml` with the `<content/>`s of `extra` (XML) whose names it lacks. */
+function withContents(xml, extra) {
+  const jingle = Strophe.xmlHtmlNode(xml).documentElement;
+  const names = children(jingle, 'content').map((c) => c.getAttribute('name'));
+  for (const c of children(Strophe.xmlHtmlNode(extra).documentElement, 'content')) {
+    if (!names.includes(c.getAttribute('name'))) {
+      jingle.appendChild(jingle.ownerDocument.importNode(c, true));
+    }
+  }
+  return Strophe.serialize(jingle);
+}
+
 function randomId() {
   const bytes = new Uint8Array(12);
   crypto.getRandomValues(bytes);
@@ -207,6 +245,15 @@ export class Call extends EventTarget {
     this._offering = false; // our content-add/-modify is out and not yet answered
     this._pendingAdd = null; // {mid, transceiver, track} of our unanswered content-add
     this._retryCamera = false; // our change lost a tie-break: redo it after the peer's
+    this._wasConnected = false; // connected once: losing the connection restarts ICE
+    this._remoteCreds = new Map(); // mid -> the peer's ICE {ufrag, pwd} as last signalled
+    this._oldCreds = new Set(); // 'ufrag pwd' the peer replaced: late candidates, no restart
+    this._restartWait = null; // {resolve}: our ICE restart awaits the peer's credentials
+    this._restartTimer = null; // an ICE restart is under way: ends the call if not connected
+    this._disconnectTimer = null; // ICE 'disconnected': restart if it lasts
+    this._retryRestart = false; // our ICE restart lost a tie-break or had to wait
+    this._onCandidateSent = null;
+    this._credsWithCandidate = false; // our restart answer: the first candidate carries them all
   }
 
   /** Our role in the session: 'initiator' | 'responder'. */
@@ -343,6 +390,18 @@ export class Call extends EventTarget {
     }
     this._sendMute('video', this.cameraOff);
     return this._enqueue(() => this._syncCamera());
+  }
+
+  /**
+   * Restarts ICE (new credentials, new candidates, same session), as after a network change;
+   * the plugin also does it by itself when ICE fails or stays disconnected. Resolves once the
+   * new credentials are exchanged (or the restart gave way to the peer's or was refused).
+   */
+  restartIce() {
+    if (!this._remoteParts || !['connecting', 'active'].includes(this.state)) {
+      return Promise.resolve();
+    }
+    return this._enqueue(() => this._iceRestart());
   }
 
   /** Brings the video sender and the negotiated `senders` to what `cameraOff` asks. */
@@ -489,6 +548,10 @@ export class Call extends EventTarget {
       this._retryCamera = false;
       await this._syncCamera();
     }
+    if (this._retryRestart) {
+      this._retryRestart = false;
+      await this._iceRestart();
+    }
   }
 
   _mediaChanged() {
@@ -610,6 +673,218 @@ export class Call extends EventTarget {
     await this._afterPeerChange();
   }
 
+  // ---------------------------------------------------------------------------------------
+  // ICE restarts, as Conversations does them (JingleRtpConnection: checkForIceRestart,
+  // initiateIceRestart): the offer is a transport-info with new ufrag/pwd and no candidates,
+  // the answer comes as the other side's first candidates with its new ufrag/pwd.
+
+  /** The peer's ICE credentials for `mid` as last signalled (restarts included), or null. */
+  _peerCredentials(mid) {
+    return this._remoteCreds.get(mid) ?? (this._remoteParts
+      ? iceCredentials(this._remoteParts, mid) : null);
+  }
+
+  /**
+   * The `<transport/>`s of a transport-info whose ufrag/pwd differ from the peer's current
+   * ones: [{name, ufrag, pwd}]; empty for plain candidates (or before the session).
+   */
+  _newCredentials(jingle) {
+    const out = [];
+    if (!this._remoteParts) return out;
+    for (const c of children(jingle, 'content')) {
+      const name = c.getAttribute('name');
+      const t = child(c, 'transport');
+      const ufrag = t?.getAttribute('ufrag');
+      const pwd = t?.getAttribute('pwd');
+      const now = this._peerCredentials(name);
+      if (ufrag && pwd && now && (now.ufrag !== ufrag || now.pwd !== pwd)
+        && !this._oldCreds.has(`${ufrag} ${pwd}`)) {
+        out.push({ name, ufrag, pwd });
+      }
+    }
+    return out;
+  }
+
+  /** Notes new credentials at once, so the transport-infos after them are plain candidates. */
+  _noteCredentials(fresh) {
+    for (const { name, ufrag, pwd } of fresh) {
+      for (const mid of transportMids(this._remoteParts, name)) {
+        const old = this._peerCredentials(mid);
+        if (old) this._oldCreds.add(`${old.ufrag} ${old.pwd}`);
+        this._remoteCreds.set(mid, { ufrag, pwd });
+      }
+    }
+  }
+
+  /** Puts the peer's new credentials into its description (and into content-add stubs). */
+  _applyCredentials(fresh) {
+    for (const { name, ufrag, pwd } of fresh) {
+      this._remoteParts = withIceCredentials(this._remoteParts, name, { ufrag, pwd });
+      this._bundleTransport?.setAttribute('ufrag', ufrag);
+      this._bundleTransport?.setAttribute('pwd', pwd);
+    }
+  }
+
+  /** Our ICE credentials as a transport-info without candidates: the restart offer. */
+  _credentialsXml() {
+    const parts = splitSdp(this.pc.localDescription.sdp);
+    const jingle = $build('jingle', { xmlns: NS.JINGLE, action: 'transport-info', sid: this.sid,
+      initiator: this.initiator ?? undefined });
+    for (const { mid } of parts.sections) {
+      const creds = mid !== null && this.contents.has(mid) ? iceCredentials(parts, mid) : null;
+      if (!creds) continue;
+      jingle.c('content', { creator: this.contents.get(mid).creator, name: mid })
+        .c('transport', { xmlns: NS.ICE_UDP, ufrag: creds.ufrag, pwd: creds.pwd }).up().up();
+    }
+    return Strophe.serialize(jingle.tree());
+  }
+
+  /** Our ICE pwd that goes with `ufrag` (current or pending description), or null. */
+  _localPwd(ufrag) {
+    for (const d of [this.pc?.localDescription, this.pc?.currentLocalDescription]) {
+      const parts = splitSdp(d?.sdp ?? '');
+      for (const { mid } of parts.sections) {
+        const creds = iceCredentials(parts, mid);
+        if (creds?.ufrag === ufrag) return creds.pwd;
+      }
+    }
+    return null;
+  }
+
+  /** Our ICE restart: a new offer whose credentials go out alone; the peer's come back. */
+  async _iceRestart() {
+    const { pc } = this;
+    if (!pc || !this._remoteParts || this.state === 'ended' || this._restartWait) return;
+    if (pc.signalingState !== 'stable') {
+      this._retryRestart = true; // our content-add awaits its content-accept
+      return;
+    }
+    this._restartStarted();
+    this._canSendCandidates = false; // the peer gets our credentials before our candidates
+    await pc.setLocalDescription(await pc.createOffer({ iceRestart: true }));
+    const answered = new Promise((resolve) => { this._restartWait = { resolve }; });
+    const err = await this._offerOut(this._credentialsXml(), true);
+    if (this.state === 'ended') return;
+    if (err) {
+      this._restartWait = null;
+      await pc.setLocalDescription({ type: 'rollback' });
+      // The held candidates of the rolled-back offer are of no use.
+      const local = splitSdp(pc.localDescription?.sdp ?? '');
+      const ufrags = new Set(local.sections.map((s) => iceCredentials(local, s.mid)?.ufrag));
+      this._localCandidates = this._localCandidates.filter((c) => !c.usernameFragment
+        || ufrags.has(c.usernameFragment));
+      this._flushLocalCandidates();
+      if (err.jingle === 'tie-break') this._retryRestart = true; // redone after the peer's change
+      else console.warn(`jingle: ICE restart refused: ${err.condition}`);
+      this._restartDone();
+      return;
+    }
+    this._flushLocalCandidates();
+    // A peer that acknowledges but never answers (Dino): give up, keep the old ICE session.
+    const giveUp = setTimeout(() => this._restartWait?.resolve(null), 10000);
+    const answer = await answered;
+    clearTimeout(giveUp);
+    this._restartWait = null;
+    this._offering = false;
+    if (this.state === 'ended') return;
+    if (!answer) {
+      // The peer's own restart came instead (we are the responder), or no answer came.
+      if (pc.signalingState === 'have-local-offer') {
+        await pc.setLocalDescription({ type: 'rollback' });
+      }
+      this._restartDone();
+      return;
+    }
+    this._applyCredentials(answer.fresh);
+    await pc.setRemoteDescription({ type: 'answer', sdp: this._remoteSdp('answer') });
+    await this._addRemoteCandidates(answer.list);
+    this._restartDone();
+  }
+
+  /**
+   * The peer's ICE restart: its new credentials as a remote offer; our answer's credentials go
+   * with our first candidates, which leave before anything else of ours.
+   */
+  async _onIceRestart(fresh, list) {
+    const { pc } = this;
+    this._retryRestart = false;
+    this._restartStarted();
+    this._applyCredentials(fresh);
+    await pc.setRemoteDescription({ type: 'offer', sdp: this._remoteSdp('offer') });
+    const answer = await pc.createAnswer();
+    const parts = splitSdp(answer.sdp);
+    const sent = this._candidateSent(iceCredentials(parts, parts.sections[0]?.mid ?? null)?.ufrag);
+    this._credsWithCandidate = true; // every content's, for peers that read them per content
+    await pc.setLocalDescription(answer);
+    await this._addRemoteCandidates(list);
+    await sent;
+    this._restartDone();
+    await this._afterPeerChange();
+  }
+
+  /** Resolves once a candidate of ICE generation `ufrag` (or end-of-candidates) went out. */
+  _candidateSent(ufrag) {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this._onCandidateSent = null;
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this._credsWithCandidate = false;
+        done();
+      }, 3000); // none gathered: the restart still goes on
+      this._onCandidateSent = (c) => {
+        if (!c.candidate || c.usernameFragment === ufrag) done();
+      };
+    });
+  }
+
+  /** A restart began: unless connected within connectTimeoutMs, the call ends. */
+  _restartStarted() {
+    if (this._restartTimer) return;
+    this._restartTimer = setTimeout(() => {
+      this._restartTimer = null;
+      this._restartWait?.resolve(null);
+      if (this.state === 'ended' || this.pc?.connectionState === 'connected') return;
+      const text = 'no connection after ICE restart';
+      this._terminate('connectivity-error', text);
+      this._end({ condition: 'connectivity-error', text }, 'local');
+    }, this.jingle.connectTimeoutMs);
+  }
+
+  /** The restart is negotiated: done if connected (else the connection state will tell). */
+  _restartDone() {
+    if (this.pc?.connectionState !== 'connected' || this._restartWait) return;
+    clearTimeout(this._restartTimer);
+    this._restartTimer = null;
+  }
+
+  /**
+   * ICE failed or is disconnected in a call that had connected. The initiator restarts at
+   * once if failed, after iceRestartAfterMs if still disconnected. The responder leaves it to
+   * the initiator (as StanzaJS does: it ends a session on a responder's restart) and restarts
+   * only if none came after twice that (Conversations restarts from either side).
+   */
+  _iceTrouble(failed) {
+    if (!this._wasConnected || this._restartTimer) return;
+    const after = this.jingle.iceRestartAfterMs;
+    if (this.localRole === 'initiator' && failed) this._lostConnection();
+    else {
+      this._disconnectTimer ??= setTimeout(() => this._lostConnection(),
+        this.localRole === 'initiator' ? after : 2 * after);
+    }
+  }
+
+  /** ICE failed or stayed disconnected after the call had connected: restart it. */
+  _lostConnection() {
+    clearTimeout(this._disconnectTimer);
+    this._disconnectTimer = null;
+    if (this.state === 'ended' || !this._wasConnected || this._restartTimer) return;
+    this._restartStarted();
+    this.restartIce();
+  }
+
   /** Content names (= mids) of our m-lines of one kind. */
   _midsOf(kind, sdp = this.pc?.localDescription?.sdp) {
     const out = [];
@@ -711,10 +986,27 @@ export class Call extends EventTarget {
     });
     pc.addEventListener('connectionstatechange', () => {
       if (this.state === 'ended') return;
-      if (pc.connectionState === 'connected') this._setState('active');
+      if (pc.connectionState === 'connected') {
+        this._wasConnected = true;
+        this._setState('active');
+        this._restartDone();
+      }
       if (pc.connectionState === 'failed') {
+        if (this._wasConnected) {
+          this._iceTrouble(true); // e.g. a network change: restart ICE
+          return;
+        }
         this._terminate('connectivity-error');
         this._end({ condition: 'connectivity-error', text: 'ICE/DTLS failed' }, 'local');
+      }
+    });
+    pc.addEventListener('iceconnectionstatechange', () => {
+      const ice = pc.iceConnectionState;
+      if (this.state === 'ended') return;
+      if (ice === 'failed' || ice === 'disconnected') this._iceTrouble(ice === 'failed');
+      else if (ice === 'connected' || ice === 'completed') {
+        clearTimeout(this._disconnectTimer);
+        this._disconnectTimer = null;
       }
     });
     return pc;
@@ -755,10 +1047,19 @@ export class Call extends EventTarget {
         console.warn('jingle: candidate not sent', c.candidate, e);
         continue;
       }
+      // With the pwd too: Conversations takes new ufrag/pwd with candidates as the answer to
+      // its ICE restart.
+      const pwd = c.usernameFragment ? this._localPwd(c.usernameFragment) : null;
+      if (pwd) xml = withPwd(xml, c.usernameFragment, pwd);
+      if (this._credsWithCandidate && c.candidate) {
+        this._credsWithCandidate = false;
+        xml = withContents(xml, this._credentialsXml());
+      }
       this.jingle._sendJingle(this.peerFull, xml, (err) => {
         if (err) console.warn('jingle: transport-info refused', err);
       });
     }
+    this._onCandidateSent?.(c);
   }
 
   _mids() {
@@ -850,6 +1151,9 @@ export class Call extends EventTarget {
   _end({ condition, text }, by) {
     if (this.state === 'ended') return;
     clearTimeout(this._timer);
+    clearTimeout(this._restartTimer);
+    clearTimeout(this._disconnectTimer);
+    this._restartWait?.resolve(null);
     this.endReason = { condition, text: text ?? null, by };
     this.state = 'ended';
     this._stopMedia();
@@ -875,7 +1179,9 @@ export class Jingle extends EventTarget {
    * @param {object} [opts]
    * @param {number} [opts.ringTimeoutMs=30000] retract an unanswered proposal after this long
    * @param {number} [opts.connectTimeoutMs=30000] end a call with 'connectivity-error' that is
-   *   still not connected this long after its session was negotiated
+   *   still not connected this long after its session was negotiated (or after an ICE restart)
+   * @param {number} [opts.iceRestartAfterMs=3000] restart ICE when a connected call's ICE stays
+   *   'disconnected' this long (the responder waits twice as long; 'failed' restarts at once)
    * @param {RTCConfiguration} [opts.rtcConfig] extra RTCPeerConnection settings (e.g.
    *   `{iceTransportPolicy: 'relay'}`); its iceServers are added to the server's (XEP-0215)
    * @param {boolean} [opts.extdisco=true] ask the server for STUN/TURN (XEP-0215)
@@ -891,7 +1197,8 @@ export class Jingle extends EventTarget {
    */
   constructor(conn, { ringTimeoutMs = 30000, rtcConfig = {}, extdisco = true,
     getUserMedia = (c) => navigator.mediaDevices.getUserMedia(c), carbons = true,
-    contacts = null, dataChannel = true, disco = true, connectTimeoutMs = 30000 } = {}) {
+    contacts = null, dataChannel = true, disco = true, connectTimeoutMs = 30000,
+    iceRestartAfterMs = 3000 } = {}) {
     super();
     this.dataChannel = dataChannel;
     this.conn = conn;
@@ -908,6 +1215,7 @@ export class Jingle extends EventTarget {
     });
     this.ringTimeoutMs = ringTimeoutMs;
     this.connectTimeoutMs = connectTimeoutMs;
+    this.iceRestartAfterMs = iceRestartAfterMs;
     this.rtcConfig = rtcConfig;
     this.extdisco = extdisco;
     this.getUserMedia = getUserMedia;
@@ -1262,8 +1570,30 @@ export class Jingle extends EventTarget {
           this._reply(iq, { condition: 'bad-request', type: 'modify' });
           return;
         }
+        const fresh = call._newCredentials(jingle);
+        if (!fresh.length) {
+          this._reply(iq);
+          call._enqueue(() => call._addRemoteCandidates(list));
+          break;
+        }
+        // New ICE credentials: an ICE restart. While ours awaits an answer, credentials with
+        // candidates (Conversations, us) or with an answer's DTLS setup (StanzaJS) are the
+        // answer; else (no candidates, as Conversations offers) they are the peer's offer.
+        if (call._restartWait && (list.some((c) => c.candidate) || answersSetup(jingle))) {
+          this._reply(iq);
+          call._noteCredentials(fresh);
+          call._restartWait.resolve({ fresh, list });
+          break;
+        }
+        if (call._offering && call.localRole === 'initiator') {
+          // Both renegotiate at once: ours (the initiator's) wins, as for content-modify.
+          this._reply(iq, { condition: 'conflict', type: 'cancel', jingle: 'tie-break' });
+          break;
+        }
         this._reply(iq);
-        call._enqueue(() => call._addRemoteCandidates(list));
+        call._noteCredentials(fresh);
+        call._restartWait?.resolve(null); // we are the responder: the peer's restart wins
+        call._enqueue(() => call._onIceRestart(fresh, list));
         break;
       }
       case 'session-terminate': {

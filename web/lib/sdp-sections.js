@@ -5,7 +5,8 @@
 // call keeps the peer's sections and rebuilds the full remote offer or answer from them:
 // existing sections in their first order (browsers refuse reordered m-lines), new ones
 // appended, BUNDLE (if the peer uses it) listing every bundled mid, the direction of each section from the Jingle
-// `senders` of its content, and the DTLS `setup` fitting the description's type.
+// `senders` of its content, and the DTLS `setup` fitting the description's type. An ICE restart
+// (new credentials in a transport-info) changes the ICE credentials of the sections concerned.
 
 /** Parses SDP text into `{head: string[], sections: [{mid, kind, lines: string[]}]}`. */
 export function splitSdp(sdp) {
@@ -27,6 +28,12 @@ export function splitSdp(sdp) {
 }
 
 const DIRECTIONS = ['a=sendrecv', 'a=sendonly', 'a=recvonly', 'a=inactive'];
+
+/** The mids a BUNDLE group would list: port 0 rejects a section, except with a=bundle-only. */
+function bundledMids(sections) {
+  return sections.filter((s) => s.mid !== null && (!/^m=\S+ 0 /.test(s.lines[0])
+    || s.lines.includes('a=bundle-only'))).map((s) => s.mid);
+}
 
 /**
  * The SDP direction of `role`'s description (role: 'initiator' | 'responder') when
@@ -68,9 +75,7 @@ function replaceAttr(lines, test, value) {
  * @param {string|null} opts.setup the `a=setup` value for every section, null to keep
  */
 export function joinSdp({ head, sections }, { direction = () => null, setup = null } = {}) {
-  // Port 0 rejects a section, except with a=bundle-only (Firefox's max-bundle offers).
-  const bundled = sections.filter((s) => s.mid !== null && (!/^m=\S+ 0 /.test(s.lines[0])
-    || s.lines.includes('a=bundle-only'))).map((s) => s.mid);
+  const bundled = bundledMids(sections);
   // BUNDLE only if the peer uses it (a peer without it, e.g. Dino, has a transport per section).
   const bundle = head.some((l) => l.startsWith('a=group:BUNDLE'));
   const out = head.filter((l) => !l.startsWith('a=group:BUNDLE'));
@@ -120,4 +125,45 @@ export function mergeSections(sections, extra) {
 /** The `a=setup` value of the first section that has one, or null. */
 export function setupOf(sdp) {
   return /^a=setup:(\S+)/m.exec(sdp ?? '')?.[1] ?? null;
+}
+
+const iceAttr = (lines, key) => lines.find((l) => l.startsWith(`a=ice-${key}:`))
+  ?.slice(`a=ice-${key}:`.length).trim() ?? null;
+
+/** The ICE credentials `{ufrag, pwd}` of section `mid` (or of the session level), or null. */
+export function iceCredentials({ head, sections }, mid) {
+  const s = sections.find((x) => x.mid === mid);
+  if (!s) return null;
+  const ufrag = iceAttr(s.lines, 'ufrag') ?? iceAttr(head, 'ufrag');
+  const pwd = iceAttr(s.lines, 'pwd') ?? iceAttr(head, 'pwd');
+  return ufrag && pwd ? { ufrag, pwd } : null;
+}
+
+/**
+ * The mids on the ICE transport of `mid`: with BUNDLE (as joinSdp writes it) every bundled
+ * section, else `mid` alone.
+ */
+export function transportMids({ head, sections }, mid) {
+  const bundled = head.some((l) => l.startsWith('a=group:BUNDLE')) ? bundledMids(sections) : [];
+  return bundled.includes(mid) ? bundled : [mid];
+}
+
+/**
+ * `parts` after an ICE restart of the transport of `mid`: the new `{ufrag, pwd}` in place of
+ * the old ones in every section on that transport (and at the session level if there), and
+ * the candidates of the old ICE generation taken out of those sections.
+ */
+export function withIceCredentials(parts, mid, { ufrag, pwd }) {
+  const mids = transportMids(parts, mid);
+  const swap = (l) => {
+    if (l.startsWith('a=ice-ufrag:')) return `a=ice-ufrag:${ufrag}`;
+    if (l.startsWith('a=ice-pwd:')) return `a=ice-pwd:${pwd}`;
+    return l;
+  };
+  return {
+    head: parts.head.map(swap),
+    sections: parts.sections.map((s) => (mids.includes(s.mid) ? { ...s, lines: s.lines
+      .filter((l) => !l.startsWith('a=candidate:') && l !== 'a=end-of-candidates').map(swap) }
+      : s)),
+  };
 }
