@@ -296,6 +296,16 @@ async function sendFile(page, file) {
 const transferRow = (page, text) => page.getByRole('list', { name: 'File transfers' })
   .getByRole('listitem').filter({ hasText: text });
 
+/** Counts the progress events of every transfer on `page` in `window.progressEvents`. */
+const countProgress = (page) => page.evaluate(() => {
+  window.progressEvents = {};
+  window.demo.call.files.addEventListener('transfer', ({ detail: t }) => {
+    const key = `${t.direction} ${t.name}`;
+    window.progressEvents[key] = 0;
+    t.addEventListener('progress', () => { window.progressEvents[key] += 1; });
+  });
+});
+
 /** SHA-256 (hex) of the file `name` received on `page`, computed in the page. */
 const receivedSha = (page, name) => page.evaluate(async (n) => {
   const t = [...window.demo.call.files.transfers.values()]
@@ -304,7 +314,7 @@ const receivedSha = (page, name) => page.evaluate(async (n) => {
   return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }, name);
 
-test('files during a call: 20 MB both ways with matching SHA-256, image preview, cancel', async () => {
+test('files during a call: 20 MB both ways with matching SHA-256, image preview, cancel, damage', async () => {
   const alice = await loggedIn('alice');
   const bob = await loggedIn('bob');
   await connectedCall(alice, bob, 'bob', 'alice');
@@ -314,6 +324,7 @@ test('files during a call: 20 MB both ways with matching SHA-256, image preview,
   const fromAlice = randomBytes(20 * 1024 * 1024);
   const fromBob = randomBytes(20 * 1024 * 1024);
   const sha = (b) => createHash('sha256').update(b).digest('hex');
+  await Promise.all([countProgress(alice), countProgress(bob)]);
   await sendFile(alice, { name: 'from-alice.bin', mimeType: 'application/octet-stream', buffer: fromAlice });
   await sendFile(bob, { name: 'from-bob.bin', mimeType: 'application/octet-stream', buffer: fromBob });
   const long = { timeout: 60000 };
@@ -323,6 +334,13 @@ test('files during a call: 20 MB both ways with matching SHA-256, image preview,
   await transferRow(bob, 'Sending from-bob.bin').getByText('sent').waitFor();
   assert.equal(await receivedSha(bob, 'from-alice.bin'), sha(fromAlice));
   assert.equal(await receivedSha(alice, 'from-bob.bin'), sha(fromBob));
+  // Progress on both sides, in steps of about 1 % rather than per chunk.
+  const progress = { ...await alice.evaluate(() => window.progressEvents),
+    ...await bob.evaluate(() => window.progressEvents) };
+  for (const key of ['outgoing from-alice.bin', 'incoming from-alice.bin', 'outgoing from-bob.bin',
+    'incoming from-bob.bin']) {
+    assert.ok(progress[key] >= 50 && progress[key] <= 101, `${key}: ${progress[key]} progress events`);
+  }
 
   // An image shows a preview.
   const png = await alice.screenshot({ clip: { x: 0, y: 0, width: 40, height: 30 } });
@@ -344,6 +362,22 @@ test('files during a call: 20 MB both ways with matching SHA-256, image preview,
   });
   await transferRow(alice, 'Sending big.bin').getByText('cancelled by the other side').waitFor();
   await transferRow(bob, 'Receiving big.bin').getByText('cancelled', { exact: true }).waitFor();
+  // A chunk damaged on the way (one bit flipped in a copy alice sends) fails the check.
+  await alice.evaluate(() => {
+    const ch = window.demo.call.files.channel;
+    ch.send = (data) => {
+      if (typeof data === 'string') return RTCDataChannel.prototype.send.call(ch, data);
+      delete ch.send;
+      const copy = new Uint8Array(data.byteLength);
+      copy.set(new Uint8Array(data.buffer ?? data, data.byteOffset ?? 0, data.byteLength));
+      copy[copy.length >> 1] ^= 1;
+      return ch.send(copy);
+    };
+  });
+  await sendFile(alice, { name: 'damaged.bin', mimeType: 'application/octet-stream',
+    buffer: randomBytes(300 * 1024) });
+  await transferRow(bob, 'Receiving damaged.bin').getByText('damaged: SHA-256 mismatch').waitFor();
+  await transferRow(alice, 'Sending damaged.bin').getByText('sent').waitFor();
   const after = randomBytes(100 * 1024);
   await sendFile(alice, { name: 'after.bin', mimeType: 'application/octet-stream', buffer: after });
   await transferRow(bob, 'Receiving after.bin').getByText('received, SHA-256 verified').waitFor();
