@@ -6,7 +6,7 @@ import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestbed } from './lib/testbed.js';
 import { launchChromium } from './lib/browser.js';
-import { DemoPages, connectedCall } from './lib/demo-page.js';
+import { DemoPages, connectedCall, holdInput } from './lib/demo-page.js';
 import { mediaFlows } from './lib/media.js';
 import { splitSdp, joinSdp, iceCredentials, transportMids, withIceCredentials }
   from '../lib/sdp-sections.js';
@@ -161,21 +161,6 @@ test('ICE restart from either side: new credentials both sides, media over the n
   }
   await alice.getByRole('button', { name: 'Hang up' }).click();
   await bob.getByText('alice hung up.').waitFor();
-});
-
-/**
- * Holds the stanzas a page receives until released: both sides then send their restart before
- * seeing the other's, which makes the collision certain.
- */
-const holdInput = (page) => page.evaluate(() => {
-  const proto = window.demo.conn._proto;
-  const held = [];
-  const deliver = proto._onMessage.bind(proto);
-  proto._onMessage = (m) => { held.push(m); };
-  window.releaseInput = () => {
-    proto._onMessage = deliver;
-    for (const m of held.splice(0)) deliver(m);
-  };
 });
 
 test('both restart ICE at once, or one restarts while the other changes its camera: tie-break', async () => {

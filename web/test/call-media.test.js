@@ -5,7 +5,7 @@ import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestbed } from './lib/testbed.js';
 import { launchChromium } from './lib/browser.js';
-import { DemoPages, callButton } from './lib/demo-page.js';
+import { DemoPages, callButton, holdInput } from './lib/demo-page.js';
 import { mediaFlows, videoStops } from './lib/media.js';
 import { connectClient, $iq, $msg } from './lib/xmpp-client.js';
 
@@ -170,21 +170,6 @@ test('audio-only call: camera on adds video with content-add, the peer turns its
   assert.equal(await bob.evaluate(() => window.demo.call.localVideo), true);
   await bob.getByRole('button', { name: 'Hang up' }).click();
   await alice.getByText('bob hung up.').waitFor();
-});
-
-/**
- * Holds the stanzas a page receives until released: both sides then send their change before
- * seeing the other's, which makes the collision certain.
- */
-const holdInput = (page) => page.evaluate(() => {
-  const proto = window.demo.conn._proto;
-  const held = [];
-  const deliver = proto._onMessage.bind(proto);
-  proto._onMessage = (m) => { held.push(m); };
-  window.releaseInput = () => {
-    proto._onMessage = deliver;
-    for (const m of held.splice(0)) deliver(m);
-  };
 });
 
 /** Outgoing Jingle errors of a page: `[jingle condition]`, recorded from now on. */

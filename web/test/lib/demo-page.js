@@ -98,3 +98,18 @@ export async function acceptedCall(caller, callee, calleeName, callerName) {
   await dialog.getByText(`${callerName} is calling you`).waitFor();
   await dialog.getByRole('button', { name: 'Accept' }).click();
 }
+
+/**
+ * Holds the stanzas a page receives until `window.releaseInput()`: two pages then both send
+ * their request before seeing the other's, which makes a collision (tie-break) certain.
+ */
+export const holdInput = (page) => page.evaluate(() => {
+  const proto = window.demo.conn._proto;
+  const held = [];
+  const deliver = proto._onMessage.bind(proto);
+  proto._onMessage = (m) => { held.push(m); };
+  window.releaseInput = () => {
+    proto._onMessage = deliver;
+    for (const m of held.splice(0)) deliver(m);
+  };
+});
