@@ -125,22 +125,18 @@ pub struct ToSdp {
 }
 
 fn write_jingle(session: &Session, opts: &ToJingle) -> String {
-    use jingle::{Writer, NS_JINGLE};
-    let mut w = Writer::with_capacity(1024 + 1536 * session.contents.len());
+    use jingle::xep0166::{write_jingle, Envelope};
+    let mut w = jingle::Writer::with_capacity(1024 + 1536 * session.contents.len());
     // the envelope borrows the session: no clone of the model
-    w.start("jingle", NS_JINGLE);
-    w.attr("action", opts.action.as_str());
-    w.attr("sid", &opts.sid);
-    if let Some(i) = &opts.initiator {
-        w.attr("initiator", i);
-    }
-    if let Some(r) = &opts.responder {
-        w.attr("responder", r);
-    }
-    jingle::xep0166::write_body(&mut w, session, opts.action, opts.sdp_from, opts.creator);
-    if let Some(r) = &opts.reason {
-        jingle::xep0166::write_reason(&mut w, r);
-    }
+    let envelope = Envelope {
+        action: opts.action,
+        sid: &opts.sid,
+        initiator: opts.initiator.as_deref(),
+        responder: opts.responder.as_deref(),
+        creator: opts.creator,
+        reason: opts.reason.as_ref(),
+    };
+    write_jingle(&mut w, &envelope, session, opts.sdp_from);
     w.finish()
 }
 

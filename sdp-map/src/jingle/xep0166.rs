@@ -169,6 +169,36 @@ pub struct Jingle {
     pub session: Session,
 }
 
+/// The parts of a `<jingle>` element around its contents, borrowed from whoever holds them
+/// (a [`Jingle`], or a session with its translation options), so the model is not cloned.
+pub(crate) struct Envelope<'a> {
+    pub action: Action,
+    pub sid: &'a str,
+    pub initiator: Option<&'a str>,
+    pub responder: Option<&'a str>,
+    pub creator: Role,
+    pub reason: Option<&'a Reason>,
+}
+
+/// Writes a whole `<jingle>` element: the envelope's attributes, `session`'s contents and
+/// groups as `env.action` carries them, and the reason.
+pub(crate) fn write_jingle(w: &mut Writer, env: &Envelope<'_>, session: &Session, sdp_from: Role) {
+    w.start("jingle", NS_JINGLE);
+    w.attr("action", env.action.as_str());
+    w.attr("sid", env.sid);
+    if let Some(i) = env.initiator {
+        w.attr("initiator", i);
+    }
+    if let Some(r) = env.responder {
+        w.attr("responder", r);
+    }
+    write_body(w, session, env.action, sdp_from, env.creator);
+    if let Some(r) = env.reason {
+        write_reason(w, r);
+    }
+    w.end();
+}
+
 fn role_str(r: Role) -> &'static str {
     match r {
         Role::Initiator => "initiator",
@@ -187,20 +217,15 @@ impl Jingle {
 
     /// Writes the `<jingle>` element into `w`.
     pub fn write(&self, w: &mut Writer, sdp_from: Role) {
-        w.start("jingle", NS_JINGLE);
-        w.attr("action", self.action.as_str());
-        w.attr("sid", &self.sid);
-        if let Some(i) = &self.initiator {
-            w.attr("initiator", i);
-        }
-        if let Some(r) = &self.responder {
-            w.attr("responder", r);
-        }
-        write_body(w, &self.session, self.action, sdp_from, self.creator);
-        if let Some(r) = &self.reason {
-            write_reason(w, r);
-        }
-        w.end();
+        let envelope = Envelope {
+            action: self.action,
+            sid: &self.sid,
+            initiator: self.initiator.as_deref(),
+            responder: self.responder.as_deref(),
+            creator: self.creator,
+            reason: self.reason.as_ref(),
+        };
+        write_jingle(w, &envelope, &self.session, sdp_from);
     }
 
     /// Parses XML text holding a `<jingle>` element (or an `<iq>` holding one).
