@@ -6,7 +6,7 @@ import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestbed } from './lib/testbed.js';
 import { launchChromium } from './lib/browser.js';
-import { DemoPages, connectedCall, holdInput } from './lib/demo-page.js';
+import { DemoPages, connectedCall, holdInput, recordJingleErrors } from './lib/demo-page.js';
 import { mediaFlows } from './lib/media.js';
 import { splitSdp, joinSdp, iceCredentials, transportMids, withIceCredentials }
   from '../lib/sdp-sections.js';
@@ -41,7 +41,6 @@ async function loggedIn(name) {
   await page.evaluate(() => {
     const { conn } = window.demo;
     window.transportIn = [];
-    window.jingleErrorsOut = [];
     const input = conn.xmlInput;
     conn.xmlInput = (el) => {
       for (const j of el.querySelectorAll('iq[type="set"] > jingle[action="transport-info"]')) {
@@ -55,15 +54,8 @@ async function loggedIn(name) {
       }
       input?.call(conn, el);
     };
-    const output = conn.xmlOutput;
-    conn.xmlOutput = (el) => {
-      for (const e of el.querySelectorAll('iq[type="error"] > error > *')) {
-        const ns = e.namespaceURI ?? e.getAttribute('xmlns');
-        if (ns === 'urn:xmpp:jingle:errors:1') window.jingleErrorsOut.push(e.nodeName);
-      }
-      output?.call(conn, el);
-    };
   });
+  await recordJingleErrors(page);
   return page;
 }
 

@@ -5,7 +5,7 @@ import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestbed } from './lib/testbed.js';
 import { launchChromium } from './lib/browser.js';
-import { DemoPages, callButton, holdInput } from './lib/demo-page.js';
+import { DemoPages, callButton, holdInput, recordJingleErrors } from './lib/demo-page.js';
 import { mediaFlows, videoStops } from './lib/media.js';
 import { connectClient, $iq, $msg } from './lib/xmpp-client.js';
 
@@ -172,25 +172,12 @@ test('audio-only call: camera on adds video with content-add, the peer turns its
   await alice.getByText('bob hung up.').waitFor();
 });
 
-/** Outgoing Jingle errors of a page: `[jingle condition]`, recorded from now on. */
-const recordErrors = (page) => page.evaluate(() => {
-  window.jingleErrorsOut = [];
-  const output = window.demo.conn.xmlOutput;
-  window.demo.conn.xmlOutput = (el) => {
-    for (const e of el.querySelectorAll('iq[type="error"] > error > *')) {
-      const ns = e.namespaceURI ?? e.getAttribute('xmlns');
-      if (ns === 'urn:xmpp:jingle:errors:1') window.jingleErrorsOut.push(e.nodeName);
-    }
-    output?.call(window.demo.conn, el);
-  };
-});
-
 test('both change the camera at once: the tie-break settles it and both changes apply', async () => {
   const alice = await loggedIn('alice');
   const bob = await loggedIn('bob');
   await call(alice, bob);
   await Promise.all([mediaFlows(alice), mediaFlows(bob)]);
-  for (const p of [alice, bob]) await recordErrors(p);
+  for (const p of [alice, bob]) await recordJingleErrors(p);
   const both = (fn, arg) => Promise.all([alice, bob].map((p) => p.evaluate(fn, arg)));
   const collide = async (off) => {
     for (const p of [alice, bob]) await holdInput(p);
@@ -226,7 +213,7 @@ test('both turn the camera on at once in an audio-only call: one video content, 
   const alice = await loggedIn('alice');
   const bob = await loggedIn('bob');
   await call(alice, bob, { audio: true, video: false });
-  for (const p of [alice, bob]) await recordErrors(p);
+  for (const p of [alice, bob]) await recordJingleErrors(p);
   for (const p of [alice, bob]) await holdInput(p);
   const done = Promise.all([alice, bob].map((p) => p.evaluate(() => window.demo.call
     .setCameraOff(false))));

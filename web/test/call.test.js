@@ -6,72 +6,29 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { startTestbed } from './lib/testbed.js';
 import { launchChromium } from './lib/browser.js';
-import { serveWebFilesFromDisk } from './lib/web-files.js';
+import { DemoPages, callButton, connectedCall, status } from './lib/demo-page.js';
 import { connectClient, $iq, errorCondition } from './lib/xmpp-client.js';
 import { mediaFlows } from './lib/media.js';
 
-const DEADLINE = 15000;
-
 let bed;
 let browser;
-const pageErrors = [];
-/** Browser contexts opened by the running test, closed after it whatever its outcome. */
-const contexts = [];
+let pages;
 
 before(async () => {
   bed = await startTestbed({ users: ['alice:alice-pw', 'bob:bob-pw', 'carol:carol-pw'], web: true });
   browser = await launchChromium();
+  pages = new DemoPages(browser, bed);
 });
 
-afterEach(async () => {
-  await Promise.all(contexts.splice(0).map((c) => c.close().catch(() => {})));
-});
+afterEach(() => pages.closeAll());
 
 after(async () => {
   await browser?.close().catch(() => {});
   await bed?.stop();
 });
 
-const user = (name) => bed.info.users.find((u) => u.jid.startsWith(`${name}@`));
-
-/** A fresh page (own browser context) on the demo, logged in as `name`. */
-async function loggedIn(name, query = '') {
-  const context = await browser.newContext();
-  contexts.push(context);
-  await serveWebFilesFromDisk(context, bed.info.http);
-  const page = await context.newPage();
-  page.setDefaultTimeout(DEADLINE);
-  page.on('pageerror', (e) => pageErrors.push(`${name}: ${e.message}`));
-  page.on('console', (m) => {
-    if (process.env.DEMO_DEBUG) console.log(name, m.type(), m.text());
-    if (m.type() === 'error' && !/Data frame received after close/.test(m.text())) {
-      pageErrors.push(`${name} console: ${m.text()}`);
-    }
-  });
-  await page.goto(new URL(query || '/', bed.info.http).href);
-  const u = user(name);
-  await page.getByLabel('JID').fill(u.jid);
-  await page.getByLabel('Password').fill(u.password);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.getByRole('heading', { name: 'Online users' }).waitFor();
-  return page;
-}
-
-const callButton = (page, name) => page.getByRole('button', { name: `Call ${name}` });
-const status = (page, text) => page.getByRole('status').filter({ hasText: text });
-
-async function connectedCall(caller, callee, calleeName, callerName) {
-  await callButton(caller, calleeName).click();
-  await caller.locator('#outgoing-text').getByText(`Calling ${calleeName}`).waitFor();
-  const dialog = callee.getByRole('dialog', { name: 'Incoming call' });
-  await dialog.getByText(`${callerName} is calling you`).waitFor();
-  await dialog.getByRole('button', { name: 'Accept' }).click();
-  for (const page of [caller, callee]) {
-    await page.getByRole('button', { name: 'Hang up' }).waitFor();
-    await page.getByLabel('Remote video').waitFor();
-    await page.getByLabel('Local video').waitFor();
-  }
-}
+const user = (name) => pages.user(name);
+const loggedIn = (name, query) => pages.loggedIn(name, query);
 
 test('alice calls bob, bob accepts: media both ways; bob hangs up and both sides end', async () => {
   const alice = await loggedIn('alice');
@@ -99,7 +56,7 @@ test('alice calls bob, bob accepts: media both ways; bob hangs up and both sides
   assert.equal(await callButton(alice, 'bob').isEnabled(), true);
   await alice.context().close();
   await bob.context().close();
-  assert.deepEqual(pageErrors, []);
+  assert.deepEqual(pages.errors, []);
 });
 
 test('bob rejects: alice sees "rejected"', async () => {
@@ -114,7 +71,7 @@ test('bob rejects: alice sees "rejected"', async () => {
   await dialog.waitFor({ state: 'hidden' });
   await alice.context().close();
   await bob.context().close();
-  assert.deepEqual(pageErrors, []);
+  assert.deepEqual(pages.errors, []);
 });
 
 test('bob is in a call with carol: alice gets busy', async () => {
@@ -131,7 +88,7 @@ test('bob is in a call with carol: alice gets busy', async () => {
   await carol.getByRole('button', { name: 'Hang up' }).click();
   await status(bob, 'carol hung up.').waitFor();
   for (const p of [alice, bob, carol]) await p.context().close();
-  assert.deepEqual(pageErrors, []);
+  assert.deepEqual(pages.errors, []);
 });
 
 test('nobody answers: the call is retracted after the (configured) timeout', async () => {
@@ -146,7 +103,7 @@ test('nobody answers: the call is retracted after the (configured) timeout', asy
   await dialog.waitFor({ state: 'hidden' });
   await alice.context().close();
   await bob.context().close();
-  assert.deepEqual(pageErrors, []);
+  assert.deepEqual(pages.errors, []);
 });
 
 test('mute and camera off are signalled; alice hangs up: both sides end', async () => {
@@ -171,7 +128,7 @@ test('mute and camera off are signalled; alice hangs up: both sides end', async 
     await page.getByRole('button', { name: 'Hang up' }).waitFor({ state: 'hidden' });
     assert.equal(await page.evaluate(() => window.demo.jingle.calls.size), 0);
   }
-  assert.deepEqual(pageErrors, []);
+  assert.deepEqual(pages.errors, []);
 });
 
 test('bob on two pages: both ring, one accepts, the other stops ringing', async () => {
@@ -192,7 +149,7 @@ test('bob on two pages: both ring, one accepts, the other stops ringing', async 
   assert.equal(await bob1.evaluate(() => window.demo.jingle.calls.size), 0);
   await alice.getByRole('button', { name: 'Hang up' }).click();
   await status(bob2, 'alice hung up.').waitFor();
-  assert.deepEqual(pageErrors, []);
+  assert.deepEqual(pages.errors, []);
 });
 
 test('relay-only call through ejabberd TURN with XEP-0215 credentials', async () => {
@@ -216,7 +173,7 @@ test('relay-only call through ejabberd TURN with XEP-0215 credentials', async ()
   }
   await bob.getByRole('button', { name: 'Hang up' }).click();
   await status(alice, 'bob hung up.').waitFor();
-  assert.deepEqual(pageErrors, []);
+  assert.deepEqual(pages.errors, []);
 });
 
 test('calls to an offline or unknown user end with "offline"', async () => {
@@ -230,7 +187,7 @@ test('calls to an offline or unknown user end with "offline"', async () => {
   })), [user('carol').jid, `nobody@${bed.info.domain}`]);
   assert.deepEqual(reasons, ['gone', 'gone']);
   assert.equal(await alice.evaluate(() => window.demo.jingle.calls.size), 0);
-  assert.deepEqual(pageErrors, []);
+  assert.deepEqual(pages.errors, []);
 });
 
 test('malformed or unknown Jingle IQs get Jingle errors, and calls still work', async () => {
@@ -272,7 +229,7 @@ test('malformed or unknown Jingle IQs get Jingle errors, and calls still work', 
   await Promise.all([mediaFlows(alice), mediaFlows(bob)]);
   await bob.getByRole('button', { name: 'Hang up' }).click();
   await status(alice, 'bob hung up.').waitFor();
-  assert.deepEqual(pageErrors, []);
+  assert.deepEqual(pages.errors, []);
 });
 
 test('bob closes his page mid-call: the call of alice ends within seconds', async () => {
@@ -283,7 +240,7 @@ test('bob closes his page mid-call: the call of alice ends within seconds', asyn
   await bob.close({ runBeforeUnload: true });
   await status(alice, 'bob left the call.').waitFor({ timeout: 5000 });
   assert.equal(await alice.evaluate(() => window.demo.jingle.calls.size), 0);
-  assert.deepEqual(pageErrors, []);
+  assert.deepEqual(pages.errors, []);
 });
 
 /** Sends a file through the "Send file" button (the file chooser). */
@@ -385,7 +342,7 @@ test('files during a call: 20 MB both ways with matching SHA-256, image preview,
   await mediaFlows(bob);
   await alice.getByRole('button', { name: 'Hang up' }).click();
   await status(bob, 'alice hung up.').waitFor();
-  assert.deepEqual(pageErrors, []);
+  assert.deepEqual(pages.errors, []);
 });
 
 test('older JMI: an <accept/> from another device of bob to his bare JID stops the ringing', async () => {
@@ -406,5 +363,5 @@ test('older JMI: an <accept/> from another device of bob to his bare JID stops t
   }
   await alice.getByRole('button', { name: 'Cancel' }).click();
   await status(alice, 'Call cancelled.').waitFor();
-  assert.deepEqual(pageErrors, []);
+  assert.deepEqual(pages.errors, []);
 });

@@ -113,3 +113,20 @@ export const holdInput = (page) => page.evaluate(() => {
     for (const m of held.splice(0)) deliver(m);
   };
 });
+
+/**
+ * Records the Jingle error conditions (urn:xmpp:jingle:errors:1, e.g. 'tie-break') the page
+ * sends from now on, in `window.jingleErrorsOut`.
+ */
+export const recordJingleErrors = (page) => page.evaluate(() => {
+  window.jingleErrorsOut = [];
+  const { conn } = window.demo;
+  const output = conn.xmlOutput;
+  conn.xmlOutput = (el) => {
+    for (const e of el.querySelectorAll('iq[type="error"] > error > *')) {
+      const ns = e.namespaceURI ?? e.getAttribute('xmlns');
+      if (ns === 'urn:xmpp:jingle:errors:1') window.jingleErrorsOut.push(e.nodeName);
+    }
+    output?.call(conn, el);
+  };
+});
