@@ -1,5 +1,6 @@
-//! The tokio glue: keeps the component attached (reconnecting with backoff), feeds the
-//! sans-IO [`Focus`] with stanzas and the keepalive with time, and writes what they return.
+//! The tokio glue: keeps the component attached (reconnecting with backoff), reads stanzas
+//! at the edge and feeds the sans-IO [`Focus`] typed inputs with the time, feeds the
+//! keepalive with time, and carries out every output they return.
 //!
 //! The focus outlives connections: a reconnection keeps every in-memory state.
 
@@ -13,9 +14,10 @@ use tokio::time::Instant;
 use tokio_xmpp::xmlstream::{ReadError, Timeouts};
 
 use crate::config::Config;
-use crate::focus::{Focus, Output};
+use crate::focus::{Focus, Input, Output};
 use crate::xmpp::connection::{self, ConnectError, Stream, NS_STREAMS};
-use crate::xmpp::ping::{Keepalive, KeepaliveAction};
+use crate::xmpp::edge::{self, Rejection};
+use crate::xmpp::keepalive::{Keepalive, KeepaliveAction};
 
 /// First retry delay; doubled after each failure up to [`Config::reconnect_max_delay`].
 const FIRST_RETRY: Duration = Duration::from_millis(100);
@@ -49,7 +51,10 @@ pub async fn run(config: &Config, shutdown: impl Future<Output = ()>) -> Result<
                 delay = FIRST_RETRY;
                 tracing::info!(domain = %config.domain, server = %config.xmpp_server,
                     "component online");
-                match serve(&mut focus, stream, config, shutdown.as_mut()).await {
+                focus.handle(Input::Connected, Instant::now().into_std());
+                let end = serve(&mut focus, stream, config, shutdown.as_mut()).await;
+                focus.handle(Input::Disconnected, Instant::now().into_std());
+                match end {
                     End::Shutdown => return Ok(()),
                     End::Lost(why) => tracing::warn!(%why, "connection lost, reconnecting"),
                 }
@@ -89,12 +94,30 @@ async fn serve(
         config.keepalive_timeout,
         Instant::now().into_std(),
     );
+    // What the focus did while disconnected (timers, or the `Connected` input) goes out first.
+    let mut focus_wake = match flush(focus, &mut stream).await {
+        Ok(wake) => wake,
+        Err(e) => return End::Lost(e.to_string()),
+    };
     loop {
         let wake = Instant::from_std(keepalive.deadline());
+        let focus_due = async {
+            match focus_wake {
+                Some(at) => tokio::time::sleep_until(Instant::from_std(at)).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             () = shutdown.as_mut() => {
                 let _ = tokio::time::timeout(CLOSE_GRACE, stream.shutdown()).await;
                 return End::Shutdown;
+            }
+            () = focus_due => {
+                focus.handle(Input::Timeout, Instant::now().into_std());
+                focus_wake = match flush(focus, &mut stream).await {
+                    Ok(wake) => wake,
+                    Err(e) => return End::Lost(e.to_string()),
+                };
             }
             () = tokio::time::sleep_until(wake) => {
                 match keepalive.poll(Instant::now().into_std()) {
@@ -109,32 +132,46 @@ async fn serve(
             }
             item = stream.next() => {
                 keepalive.heard(Instant::now().into_std());
-                if let Err(end) = receive(focus, item) {
+                if let Err(end) = receive(focus, &mut stream, item).await {
                     return end;
                 }
                 // Take everything already buffered before writing: replies leave in one batch.
                 while let Some(item) = stream.next().now_or_never() {
-                    if let Err(end) = receive(focus, item) {
+                    if let Err(end) = receive(focus, &mut stream, item).await {
                         return end;
                     }
                 }
-                if let Err(e) = flush(focus, &mut stream).await {
-                    return End::Lost(e.to_string());
-                }
+                focus_wake = match flush(focus, &mut stream).await {
+                    Ok(wake) => wake,
+                    Err(e) => return End::Lost(e.to_string()),
+                };
             }
         }
     }
 }
 
-/// Hands one read result to the focus; `Err` when the connection is over.
-fn receive(focus: &mut Focus, item: Option<Result<Element, ReadError>>) -> Result<(), End> {
+/// Reads one element at the edge and hands the stanza to the focus; the edge answers what
+/// it refuses itself. `Err` when the connection is over.
+async fn receive(
+    focus: &mut Focus,
+    stream: &mut Stream,
+    item: Option<Result<Element, ReadError>>,
+) -> Result<(), End> {
     match item {
         Some(Ok(el)) if el.is("error", NS_STREAMS) => Err(End::Lost(format!(
             "stream error {}",
             connection::stream_error_condition(&el)
         ))),
         Some(Ok(el)) => {
-            focus.handle_stanza(&el);
+            match edge::read(&el) {
+                Ok(stanza) => focus.handle(Input::Stanza(stanza), Instant::now().into_std()),
+                Err(Rejection::Reply(reply)) => {
+                    if let Err(e) = stream.feed(&reply).await {
+                        return Err(End::Lost(e.to_string()));
+                    }
+                }
+                Err(Rejection::Drop(why)) => tracing::debug!(why, "dropped a stanza"),
+            }
             Ok(())
         }
         Some(Err(ReadError::SoftTimeout)) => Ok(()),
@@ -149,14 +186,19 @@ fn receive(focus: &mut Focus, item: Option<Result<Element, ReadError>>) -> Resul
     }
 }
 
-async fn flush(focus: &mut Focus, stream: &mut Stream) -> std::io::Result<()> {
-    let mut any = false;
-    while let Some(Output::Send(stanza)) = focus.poll_output() {
-        stream.feed(&stanza).await?;
-        any = true;
+/// Carries out every pending output of the focus, then flushes the stream once; returns
+/// when the focus next wants [`Input::Timeout`].
+async fn flush(
+    focus: &mut Focus,
+    stream: &mut Stream,
+) -> std::io::Result<Option<std::time::Instant>> {
+    loop {
+        match focus.poll_output() {
+            Output::Send(stanza) => stream.feed(&edge::write(stanza)).await?,
+            Output::Timeout(wake) => {
+                SinkExt::<&Element>::flush(stream).await?;
+                return Ok(wake);
+            }
+        }
     }
-    if any {
-        SinkExt::<&Element>::flush(stream).await?;
-    }
-    Ok(())
 }

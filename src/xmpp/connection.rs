@@ -13,7 +13,7 @@ use tokio::net::TcpStream;
 use tokio_xmpp::parsers::component::Handshake;
 use tokio_xmpp::xmlstream::{initiate_stream, ReadError, StreamHeader, Timeouts, XmlStream};
 
-use super::stanza::NS_COMPONENT;
+use super::edge::NS_COMPONENT;
 
 /// The stream namespace, where stream errors live.
 pub const NS_STREAMS: &str = "http://etherx.jabber.org/streams";

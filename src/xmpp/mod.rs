@@ -1,8 +1,6 @@
-//! The XMPP edge: the XEP-0114 connection, the typed stanza edge, and one module per XEP
-//! the focus answers.
+//! The XMPP edge: the XEP-0114 connection, the typed stanza edge (elements in and out), and
+//! the link's keepalive. The focus never imports from here.
 
 pub mod connection;
-pub mod disco;
-pub mod ping;
-pub mod stanza;
-pub mod version;
+pub mod edge;
+pub mod keepalive;

@@ -1,4 +1,4 @@
-//! XEP-0199 XMPP Ping: answering pings, and keeping the component link alive.
+//! Keeping the component link alive with XEP-0199 pings to the server.
 //!
 //! [`Keepalive`] is sans-IO: the runtime passes the time in and sends what it returns. A
 //! link that has been silent for `interval` gets a ping to the server; one that stays
@@ -9,20 +9,9 @@ use std::time::{Duration, Instant};
 
 use minidom::Element;
 
-use super::stanza::{xml_name, Condition, IqType, Request, NS_COMPONENT};
+use super::edge::{xml_name, NS_COMPONENT};
 
-pub const NS: &str = "urn:xmpp:ping";
-
-/// Answers a ping with an empty result.
-pub fn answer(request: &Request) -> Element {
-    if request.kind != IqType::Get {
-        return request.error(Condition::FeatureNotImplemented, Some("ping is get-only"));
-    }
-    if request.payload.children().next().is_some() {
-        return request.error(Condition::BadRequest, Some("ping has no children"));
-    }
-    request.result(None)
-}
+const NS_PING: &str = "urn:xmpp:ping";
 
 /// What the keepalive wants done.
 #[derive(Debug, PartialEq)]
@@ -93,7 +82,7 @@ impl Keepalive {
             .attr(xml_name("id"), id)
             .attr(xml_name("from"), self.from.as_str())
             .attr(xml_name("to"), self.to.as_str())
-            .append(Element::bare("ping", NS))
+            .append(Element::bare("ping", NS_PING))
             .build()
     }
 }

@@ -1,11 +1,11 @@
-//! XEP-0030 Service Discovery: what the focus is and what it supports right now.
+//! XEP-0030 Service Discovery: what a JID of the focus is and what it supports right now.
 
 use minidom::Element;
 use tokio_xmpp::parsers::disco::{
     DiscoInfoQuery, DiscoInfoResult, DiscoItemsQuery, DiscoItemsResult, Identity,
 };
 
-use super::stanza::{Condition, IqType, Request};
+use crate::stanza::{DefinedCondition, Iq, IqKind};
 
 pub const NS_INFO: &str = "http://jabber.org/protocol/disco#info";
 pub const NS_ITEMS: &str = "http://jabber.org/protocol/disco#items";
@@ -19,19 +19,24 @@ pub struct Description {
 }
 
 /// Answers a disco#info request.
-pub fn info(request: &Request, description: &Description) -> Element {
-    if request.kind != IqType::Get {
-        return request.error(
-            Condition::FeatureNotImplemented,
+pub fn info(iq: &Iq, description: &Description) -> Iq {
+    let IqKind::Get(payload) = &iq.kind else {
+        return iq.error(
+            DefinedCondition::FeatureNotImplemented,
             Some("disco#info is get-only"),
         );
-    }
-    let query = match DiscoInfoQuery::try_from(request.payload.clone()) {
+    };
+    let query = match DiscoInfoQuery::try_from(payload.clone()) {
         Ok(query) => query,
-        Err(_) => return request.error(Condition::BadRequest, Some("malformed disco#info query")),
+        Err(_) => {
+            return iq.error(
+                DefinedCondition::BadRequest,
+                Some("malformed disco#info query"),
+            )
+        }
     };
     if query.node.is_some() {
-        return request.error(Condition::ItemNotFound, Some("no such node"));
+        return iq.error(DefinedCondition::ItemNotFound, Some("no such node"));
     }
     let (category, type_, name) = description.identity;
     let result = DiscoInfoResult {
@@ -40,28 +45,33 @@ pub fn info(request: &Request, description: &Description) -> Element {
         features: description.features.iter().map(|f| f.to_string()).collect(),
         extensions: Vec::new(),
     };
-    request.result(Some(result.into()))
+    iq.result(Some(Element::from(result)))
 }
 
 /// Answers a disco#items request: no items until conferences exist.
-pub fn items(request: &Request) -> Element {
-    if request.kind != IqType::Get {
-        return request.error(
-            Condition::FeatureNotImplemented,
+pub fn items(iq: &Iq) -> Iq {
+    let IqKind::Get(payload) = &iq.kind else {
+        return iq.error(
+            DefinedCondition::FeatureNotImplemented,
             Some("disco#items is get-only"),
         );
-    }
-    let query = match DiscoItemsQuery::try_from(request.payload.clone()) {
+    };
+    let query = match DiscoItemsQuery::try_from(payload.clone()) {
         Ok(query) => query,
-        Err(_) => return request.error(Condition::BadRequest, Some("malformed disco#items query")),
+        Err(_) => {
+            return iq.error(
+                DefinedCondition::BadRequest,
+                Some("malformed disco#items query"),
+            )
+        }
     };
     if query.node.is_some() {
-        return request.error(Condition::ItemNotFound, Some("no such node"));
+        return iq.error(DefinedCondition::ItemNotFound, Some("no such node"));
     }
     let result = DiscoItemsResult {
         node: None,
         items: Vec::new(),
         rsm: None,
     };
-    request.result(Some(result.into()))
+    iq.result(Some(Element::from(result)))
 }
