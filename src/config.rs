@@ -5,6 +5,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::focus::limits::{DEFAULT_MAX_PARTICIPANTS, MAX_PARTICIPANTS_CEILING};
+use crate::focus::FocusConfig;
+
 /// The file's shape. Every key is optional: flags may supply or override it.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -17,6 +20,9 @@ pub struct File {
     pub keepalive_interval_secs: Option<u64>,
     pub keepalive_timeout_secs: Option<u64>,
     pub reconnect_max_delay_ms: Option<u64>,
+    pub muc_service: Option<String>,
+    pub focus_nick: Option<String>,
+    pub max_participants: Option<usize>,
 }
 
 /// Values given on the command line (or in the environment); they win over the file.
@@ -28,6 +34,7 @@ pub struct Overrides {
     pub secret: Option<String>,
     pub server_domain: Option<String>,
     pub log: Option<String>,
+    pub muc_service: Option<String>,
 }
 
 /// The complete configuration the runtime needs.
@@ -44,6 +51,12 @@ pub struct Config {
     pub keepalive_interval: Duration,
     pub keepalive_timeout: Duration,
     pub reconnect_max_delay: Duration,
+    /// The MUC service whose rooms have group calls, e.g. `conference.example.org`.
+    pub muc_service: String,
+    /// The nick the focus takes in those rooms.
+    pub focus_nick: String,
+    /// Participants per call unless a room's owners set otherwise.
+    pub max_participants: usize,
 }
 
 /// What is wrong with the configuration.
@@ -60,6 +73,8 @@ pub enum Error {
     Missing(&'static str, &'static str, &'static str),
     #[error("{0} must be greater than zero")]
     Zero(&'static str),
+    #[error("max_participants must be from 1 to {ceiling}, not {value}")]
+    MaxParticipants { value: usize, ceiling: usize },
 }
 
 impl Config {
@@ -94,7 +109,7 @@ impl Config {
                 .unwrap_or_else(|| "127.0.0.1:5347".into()),
             domain,
             secret,
-            server_domain,
+            server_domain: server_domain.clone(),
             log: overrides.log.or(file.log).unwrap_or_else(|| "info".into()),
             keepalive_interval: seconds(
                 file.keepalive_interval_secs,
@@ -103,7 +118,34 @@ impl Config {
             )?,
             keepalive_timeout: seconds(file.keepalive_timeout_secs, 10, "keepalive_timeout_secs")?,
             reconnect_max_delay: Duration::from_millis(file.reconnect_max_delay_ms.unwrap_or(1000)),
+            muc_service: overrides
+                .muc_service
+                .or(file.muc_service)
+                .unwrap_or_else(|| format!("conference.{server_domain}")),
+            focus_nick: file.focus_nick.unwrap_or_else(|| "focus".into()),
+            max_participants: match file.max_participants {
+                None => DEFAULT_MAX_PARTICIPANTS,
+                Some(n @ 1..=MAX_PARTICIPANTS_CEILING) => n,
+                Some(value) => {
+                    return Err(Error::MaxParticipants {
+                        value,
+                        ceiling: MAX_PARTICIPANTS_CEILING,
+                    })
+                }
+            },
         })
+    }
+}
+
+impl Config {
+    /// What the sans-IO focus needs of it.
+    pub fn focus(&self) -> FocusConfig {
+        FocusConfig {
+            domain: self.domain.clone(),
+            muc_service: self.muc_service.clone(),
+            nick: self.focus_nick.clone(),
+            max_participants: self.max_participants,
+        }
     }
 }
 
@@ -151,6 +193,8 @@ mod tests {
             ("focus.a.org", "h:2")
         );
         assert_eq!(c.server_domain, "a.org");
+        assert_eq!(c.muc_service, "conference.a.org");
+        assert_eq!(c.max_participants, 16);
         assert_eq!(c.keepalive_interval, Duration::from_secs(30));
     }
 

@@ -62,6 +62,10 @@ struct Serve {
     /// Log filter in tracing syntax, e.g. `info` or `jingle_focus=debug` [default: info].
     #[arg(long, value_name = "FILTER")]
     log: Option<String>,
+    /// The MUC service whose rooms have group calls: ROOM@DOMAIN is the call of
+    /// ROOM@MUC_SERVICE [default: conference.SERVER_DOMAIN].
+    #[arg(long, value_name = "MUC_SERVICE")]
+    muc_service: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -73,6 +77,7 @@ fn main() -> ExitCode {
         secret: serve.secret,
         server_domain: serve.server_domain,
         log: serve.log,
+        muc_service: serve.muc_service,
     }) {
         Ok(config) => config,
         Err(e) => {

@@ -14,6 +14,7 @@ use tokio::time::Instant;
 use tokio_xmpp::xmlstream::{ReadError, Timeouts};
 
 use crate::config::Config;
+use crate::focus::bridge::{Command, Event};
 use crate::focus::{Focus, Input, Output};
 use crate::xmpp::connection::{self, ConnectError, Stream, NS_STREAMS};
 use crate::xmpp::edge::{self, Rejection};
@@ -33,7 +34,7 @@ enum End {
 /// Runs until `shutdown` resolves (Ok) or the server refuses the component for good (Err).
 pub async fn run(config: &Config, shutdown: impl Future<Output = ()>) -> Result<(), ConnectError> {
     let mut shutdown = pin!(shutdown);
-    let mut focus = Focus::new(&config.domain);
+    let mut focus = Focus::new(config.focus(), random_seed(), Instant::now().into_std());
     let mut delay = FIRST_RETRY;
     loop {
         let attempt = connection::connect(
@@ -195,10 +196,37 @@ async fn flush(
     loop {
         match focus.poll_output() {
             Output::Send(stanza) => stream.feed(&edge::write(stanza)).await?,
+            Output::Bridge(command) => {
+                // No media bridge runs here: every call is refused, and the focus says so.
+                if let Some(refusal) = no_bridge(command) {
+                    focus.handle(Input::Bridge(refusal), Instant::now().into_std());
+                }
+            }
             Output::Timeout(wake) => {
                 SinkExt::<&Element>::flush(stream).await?;
                 return Ok(wake);
             }
         }
     }
+}
+
+/// The answer to a bridge command when no bridge is running.
+fn no_bridge(command: Command) -> Option<Event> {
+    match command {
+        Command::Publish { endpoint, .. } | Command::Subscribe { endpoint, .. } => {
+            Some(Event::Refused {
+                endpoint,
+                error: "no media bridge is running".into(),
+            })
+        }
+        Command::Answer { .. } | Command::Constrain { .. } | Command::Close { .. } => None,
+    }
+}
+
+/// A seed for the focus's session ids, from the randomness std keys its hash maps with.
+fn random_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish()
 }

@@ -9,9 +9,20 @@ use crate::xmpp::edge::{self, Rejection, NS_COMPONENT, NS_STANZAS};
 
 const NS: &str = "xmlns='jabber:component:accept'";
 
+/// A focus for `focus.example`, serving the rooms of `conference.example`.
+pub(crate) fn focus() -> Focus {
+    let config = FocusConfig {
+        domain: "focus.example".into(),
+        muc_service: "conference.example".into(),
+        nick: "focus".into(),
+        max_participants: 16,
+    };
+    Focus::new(config, 7, Instant::now())
+}
+
 /// Runs one stanza through the edge and a fresh focus and returns what was sent back.
 fn replies(xml: &str) -> Vec<Element> {
-    let mut focus = Focus::new("focus.example");
+    let mut focus = focus();
     let element: Element = xml.parse().expect("test XML");
     let stanza = match edge::read(&element) {
         Ok(stanza) => stanza,
@@ -23,6 +34,7 @@ fn replies(xml: &str) -> Vec<Element> {
     loop {
         match focus.poll_output() {
             Output::Send(stanza) => out.push(edge::write(stanza)),
+            Output::Bridge(command) => panic!("no bridge command expected: {command:?}"),
             Output::Timeout(_) => return out,
         }
     }
@@ -126,34 +138,94 @@ fn never_answered() {
     }
 }
 
+/// The identity and sorted features of a disco#info result.
+fn disco_of(reply: &Element) -> ((String, String), Vec<String>) {
+    let query = reply.get_child("query", disco::NS_INFO).expect("query");
+    let identity = query
+        .get_child("identity", disco::NS_INFO)
+        .expect("identity");
+    let mut features: Vec<String> = query
+        .children()
+        .filter(|c| c.name() == "feature")
+        .filter_map(|c| c.attr("var").map(str::to_string))
+        .collect();
+    features.sort();
+    let pair = |a: &str| identity.attr(a).unwrap_or_default().to_string();
+    ((pair("category"), pair("type")), features)
+}
+
+const JINGLE: &[&str] = &[
+    "urn:ietf:rfc:5576",
+    "urn:ietf:rfc:5888",
+    "urn:xmpp:coin:1",
+    "urn:xmpp:jingle:1",
+    "urn:xmpp:jingle:apps:dtls:0",
+    "urn:xmpp:jingle:apps:grouping:0",
+    "urn:xmpp:jingle:apps:rtp:1",
+    "urn:xmpp:jingle:apps:rtp:audio",
+    "urn:xmpp:jingle:apps:rtp:rtcp-fb:0",
+    "urn:xmpp:jingle:apps:rtp:rtp-hdrext:0",
+    "urn:xmpp:jingle:apps:rtp:ssma:0",
+    "urn:xmpp:jingle:apps:rtp:video",
+    "urn:xmpp:jingle:av-conferences:0",
+    "urn:xmpp:jingle:transports:ice-udp:1",
+];
+
 #[test]
 fn disco_info_lists_only_what_is_supported() {
     let out = replies(&iq(
         "get",
         "<query xmlns='http://jabber.org/protocol/disco#info'/>",
     ));
-    let query = out[0].get_child("query", disco::NS_INFO).expect("query");
-    let identity = query
-        .get_child("identity", disco::NS_INFO)
-        .expect("identity");
-    assert_eq!(identity.attr("category"), Some("component"));
-    let mut features: Vec<_> = query
-        .children()
-        .filter(|c| c.name() == "feature")
-        .filter_map(|c| c.attr("var"))
-        .collect();
-    features.sort();
-    assert_eq!(
-        features,
-        [
-            "http://jabber.org/protocol/disco#info",
-            "http://jabber.org/protocol/disco#items",
-            "jabber:iq:version",
-            "urn:xmpp:ping",
-        ]
-    );
+    let (identity, features) = disco_of(&out[0]);
+    assert_eq!(identity, ("component".into(), "generic".into()));
+    let mut expected = vec![
+        "http://jabber.org/protocol/disco#info",
+        "http://jabber.org/protocol/disco#items",
+        "jabber:iq:version",
+        "urn:xmpp:ping",
+    ];
+    expected.extend_from_slice(JINGLE);
+    expected.sort();
+    assert_eq!(features, expected);
     assert_eq!(out[0].attr("from"), Some("focus.example"));
     assert_eq!(out[0].attr("id"), Some("q1"));
+}
+
+#[test]
+fn rooms_are_audio_video_conferences_with_a_settings_command() {
+    let room_iq = |payload: &str| {
+        format!("<iq {NS} type='get' id='d' from='alice@example/web' to='room1@focus.example'>{payload}</iq>")
+    };
+    let out = replies(&room_iq(
+        "<query xmlns='http://jabber.org/protocol/disco#info'/>",
+    ));
+    let (identity, features) = disco_of(&out[0]);
+    assert_eq!(identity, ("conference".into(), "audio-video".into()));
+    let mut expected = vec![
+        "http://jabber.org/protocol/commands",
+        "http://jabber.org/protocol/disco#info",
+        "http://jabber.org/protocol/disco#items",
+    ];
+    expected.extend_from_slice(JINGLE);
+    expected.sort();
+    assert_eq!(features, expected);
+
+    let out = replies(&room_iq(
+        "<query xmlns='http://jabber.org/protocol/disco#items' node='http://jabber.org/protocol/commands'/>",
+    ));
+    let item = out[0]
+        .get_child("query", disco::NS_ITEMS)
+        .and_then(|q| q.get_child("item", disco::NS_ITEMS))
+        .expect("the settings command");
+    assert_eq!(item.attr("node"), Some("urn:xmpp:av-conferences:config"));
+    assert_eq!(item.attr("jid"), Some("room1@focus.example"));
+
+    let out = replies(&room_iq(
+        "<query xmlns='http://jabber.org/protocol/disco#info' node='urn:xmpp:av-conferences:config'/>",
+    ));
+    let (identity, _) = disco_of(&out[0]);
+    assert_eq!(identity, ("automation".into(), "command-node".into()));
 }
 
 #[test]

@@ -31,17 +31,38 @@ after(async () => {
   await bed?.stop();
 });
 
+/** What the focus serves for group calls (XEP-0521 on XEP-0166/0167/0176/0320/0338/0339/0293/0294, XEP-0298). */
+const JINGLE_FEATURES = [
+  'urn:xmpp:jingle:1', 'urn:xmpp:jingle:apps:rtp:1', 'urn:xmpp:jingle:apps:rtp:audio',
+  'urn:xmpp:jingle:apps:rtp:video', 'urn:xmpp:jingle:transports:ice-udp:1', 'urn:xmpp:jingle:apps:dtls:0',
+  'urn:xmpp:jingle:apps:grouping:0', 'urn:ietf:rfc:5888', 'urn:xmpp:jingle:apps:rtp:rtcp-fb:0',
+  'urn:xmpp:jingle:apps:rtp:rtp-hdrext:0', 'urn:xmpp:jingle:apps:rtp:ssma:0', 'urn:ietf:rfc:5576',
+  'urn:xmpp:coin:1', 'urn:xmpp:jingle:av-conferences:0',
+];
+
+async function discoInfo(client, to) {
+  const reply = await client.sendIQ($iq({ type: 'get', to }).c('query', { xmlns: NS.DISCO_INFO }));
+  assert.equal(reply.getAttribute('from'), to);
+  const query = reply.getElementsByTagName('query')[0];
+  const identities = [...query.getElementsByTagName('identity')]
+    .map((i) => `${i.getAttribute('category')}/${i.getAttribute('type')}`);
+  const features = [...query.getElementsByTagName('feature')].map((f) => f.getAttribute('var')).sort();
+  return { identities, features };
+}
+
 test('disco#info: one identity and exactly the features it supports', async () => {
   const alice = await connect();
-  const reply = await alice.sendIQ($iq({ type: 'get', to: focus }).c('query', { xmlns: NS.DISCO_INFO }));
-  assert.equal(reply.getAttribute('from'), focus);
-  const query = reply.getElementsByTagName('query')[0];
-  const identities = [...query.getElementsByTagName('identity')];
-  assert.equal(identities.length, 1);
-  assert.equal(identities[0].getAttribute('category'), 'component');
-  assert.equal(identities[0].getAttribute('type'), 'generic');
-  const features = [...query.getElementsByTagName('feature')].map((f) => f.getAttribute('var')).sort();
-  assert.deepEqual(features, [NS.DISCO_INFO, NS.DISCO_ITEMS, NS.VERSION, NS.PING].sort());
+  const { identities, features } = await discoInfo(alice, focus);
+  assert.deepEqual(identities, ['component/generic']);
+  assert.deepEqual(features, [NS.DISCO_INFO, NS.DISCO_ITEMS, NS.VERSION, NS.PING, ...JINGLE_FEATURES].sort());
+});
+
+test('disco#info of a room JID: an audio/video conference (XEP-0521) with a settings command', async () => {
+  const alice = await connect();
+  const { identities, features } = await discoInfo(alice, `room1@${focus}`);
+  assert.deepEqual(identities, ['conference/audio-video']);
+  assert.deepEqual(features,
+    [NS.DISCO_INFO, NS.DISCO_ITEMS, 'http://jabber.org/protocol/commands', ...JINGLE_FEATURES].sort());
 });
 
 test('disco#items: empty while no conference exists', async () => {
