@@ -1,0 +1,570 @@
+//! One endpoint: an `rtc` peer connection set up as the bridge's side of a Jingle session.
+
+use crate::api::{Limits, ParticipantId, RefuseError, RoomId};
+use crate::forward::OutStream;
+use crate::media::VideoCodec;
+use rtc::interceptor::{
+    NackGeneratorBuilder, NackResponderBuilder, ReceiverReportBuilder, Registry,
+    SenderReportBuilder, Slot, TwccReceiverBuilder,
+};
+use rtc::peer_connection::RTCPeerConnection;
+use rtc::peer_connection::RTCPeerConnectionBuilder;
+use rtc::peer_connection::configuration::RTCConfigurationBuilder;
+use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_RTX, MediaEngine};
+use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
+use rtc::peer_connection::transport::{
+    CandidateConfig, CandidateHostConfig, RTCDtlsRole, RTCIceCandidate,
+};
+use rtc::rtp_transceiver::RTCRtpReceiverId;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpHeaderExtensionCapability, RtpCodecKind,
+};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+pub(crate) const AUDIO_LEVEL_URI: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
+const TWCC_URI: &str = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
+const MID_URI: &str = "urn:ietf:params:rtp-hdrext:sdes:mid";
+const RID_URI: &str = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
+const RRID_URI: &str = "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id";
+
+/// Packets of retransmission history per forwarded video stream. At 1.5 Mbit/s (~150
+/// packets/s) this is about 0.8 s, ample for a NACK round trip, and it keeps a subscriber's
+/// history under ~150 kB per stream (15 subscriptions ≈ 2.3 MB → see the note in the README).
+pub(crate) const SUBSCRIBER_NACK_HISTORY: u16 = 128;
+
+/// A connection is given this long to come up after its descriptions are complete.
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// ICE: silence after which the connection is failed (disconnected + failed timeouts).
+const ICE_DISCONNECTED: Duration = Duration::from_secs(3);
+const ICE_FAILED: Duration = Duration::from_secs(4);
+const ICE_KEEPALIVE: Duration = Duration::from_secs(1);
+
+pub(crate) struct Endpoint {
+    pub room: RoomId,
+    pub participant: ParticipantId,
+    pub pc: RTCPeerConnection,
+    pub ufrag: String,
+    pub addrs: Vec<SocketAddr>,
+    pub connected: bool,
+    /// When the connection must be up, or it is failed.
+    pub connect_by: Option<Instant>,
+    pub role: Role,
+    /// Token bucket against floods: datagrams allowed now, refilled per second.
+    pub tokens: f64,
+    pub tokens_at: Instant,
+}
+
+pub(crate) enum Role {
+    Publisher(Publisher),
+    Subscriber(Subscriber),
+}
+
+/// A publishing endpoint: the tracks it sends and how its SSRCs map to them.
+pub(crate) struct Publisher {
+    pub tracks: Vec<PublishedTrack>,
+    /// media SSRC -> (track, layer)
+    pub ssrcs: HashMap<u32, (usize, usize)>,
+    /// SSRCs the offer declared (reserved in the room).
+    pub declared: Vec<u32>,
+}
+
+pub(crate) struct PublishedTrack {
+    pub mid: String,
+    pub video: bool,
+    pub receiver: Option<RTCRtpReceiverId>,
+    pub track_id: String,
+    /// Negotiated codecs with the publisher's payload types (primary and RTX).
+    pub codecs: Vec<RTCRtpCodecParameters>,
+    pub video_codec: Option<VideoCodec>,
+    pub audio_level_id: Option<u8>,
+    /// Simulcast layers in the offer's order (lowest first, as browsers send them); one
+    /// layer with an empty rid without simulcast.
+    pub layers: Vec<Layer>,
+}
+
+pub(crate) struct Layer {
+    pub rid: String,
+    pub ssrc: Option<u32>,
+    /// Picture height seen in its last keyframe (VP8), 0 if unknown.
+    pub height: u16,
+    pub last_keyframe_request: Option<Instant>,
+    pub keyframe_pending: bool,
+}
+
+/// A subscribing endpoint: one publisher's tracks, rewritten for this subscriber.
+pub(crate) struct Subscriber {
+    pub publisher: ParticipantId,
+    pub streams: Vec<OutStream>,
+    pub answered: bool,
+    pub max_height: u32,
+}
+
+/// What a publishing offer declares, checked before anything is built.
+#[derive(Debug, Default)]
+pub(crate) struct OfferSummary {
+    pub media: Vec<MediaSummary>,
+    pub ssrcs: Vec<u32>,
+}
+
+#[derive(Debug)]
+pub(crate) struct MediaSummary {
+    pub mid: String,
+    pub video: bool,
+    pub rids: Vec<String>,
+    pub audio_level_id: Option<u8>,
+}
+
+/// Parse and check a publishing offer against the limits.
+pub(crate) fn summarize_offer(sdp: &str, limits: &Limits) -> Result<OfferSummary, RefuseError> {
+    let desc = rtc::peer_connection::sdp::RTCSessionDescription::offer(sdp.to_owned())
+        .map_err(|e| RefuseError::BadSdp(e.to_string()))?;
+    let parsed = desc
+        .unmarshal()
+        .map_err(|e| RefuseError::BadSdp(e.to_string()))?;
+    let count = parsed.media_descriptions.len();
+    if count > limits.contents_per_endpoint {
+        return Err(RefuseError::TooManyContents {
+            count,
+            max: limits.contents_per_endpoint,
+        });
+    }
+    let mut summary = OfferSummary::default();
+    let (mut audio, mut video) = (0, 0);
+    for m in &parsed.media_descriptions {
+        let kind = m.media_name.media.as_str();
+        if kind != "audio" && kind != "video" {
+            continue;
+        }
+        let is_video = kind == "video";
+        let sends = m
+            .attributes
+            .iter()
+            .any(|a| a.key == "sendonly" || a.key == "sendrecv");
+        let Some(mid) = m.attribute("mid").flatten() else {
+            return Err(RefuseError::BadSdp("an m-line has no a=mid".into()));
+        };
+        if m.media_name.port.value == 0 || !sends {
+            continue;
+        }
+        let mut rids = Vec::new();
+        let mut audio_level_id = None;
+        for a in &m.attributes {
+            let value = a.value.as_deref().unwrap_or("");
+            match a.key.as_str() {
+                "rid" => {
+                    let mut parts = value.split_whitespace();
+                    if let (Some(id), Some("send")) = (parts.next(), parts.next()) {
+                        rids.push(id.to_owned());
+                    }
+                }
+                "ssrc" => {
+                    let n = value.split_whitespace().next().unwrap_or("");
+                    let ssrc: u32 = n
+                        .parse()
+                        .map_err(|_| RefuseError::BadSdp(format!("bad ssrc {n:?}")))?;
+                    if !summary.ssrcs.contains(&ssrc) {
+                        summary.ssrcs.push(ssrc);
+                    }
+                }
+                "extmap" => {
+                    let mut parts = value.split_whitespace();
+                    if let (Some(id), Some(uri)) = (parts.next(), parts.next())
+                        && uri == AUDIO_LEVEL_URI
+                    {
+                        audio_level_id = id.split('/').next().and_then(|i| i.parse().ok());
+                    }
+                }
+                _ => {}
+            }
+        }
+        if rids.len() > 4 {
+            return Err(RefuseError::BadSdp("more than 4 simulcast layers".into()));
+        }
+        if is_video {
+            video += 1;
+        } else {
+            audio += 1;
+        }
+        summary.media.push(MediaSummary {
+            mid: mid.to_owned(),
+            video: is_video,
+            rids,
+            audio_level_id,
+        });
+    }
+    for count in [audio, video] {
+        if count > limits.tracks_per_kind {
+            return Err(RefuseError::TooManyTracks {
+                count,
+                max: limits.tracks_per_kind,
+            });
+        }
+    }
+    if summary.ssrcs.len() > 4 * limits.contents_per_endpoint * 2 {
+        return Err(RefuseError::BadSdp("too many ssrc lines".into()));
+    }
+    if summary.media.is_empty() {
+        return Err(RefuseError::BadSdp("nothing to publish".into()));
+    }
+    Ok(summary)
+}
+
+fn video_feedback() -> Vec<RTCPFeedback> {
+    [
+        ("nack", ""),
+        ("nack", "pli"),
+        ("ccm", "fir"),
+        ("transport-cc", ""),
+    ]
+    .into_iter()
+    .map(|(typ, parameter)| RTCPFeedback {
+        typ: typ.into(),
+        parameter: parameter.into(),
+    })
+    .collect()
+}
+
+fn codec(mime: &str, clock_rate: u32, channels: u16, fmtp: &str, pt: u8) -> RTCRtpCodecParameters {
+    RTCRtpCodecParameters {
+        rtp_codec: RTCRtpCodec {
+            mime_type: mime.into(),
+            clock_rate,
+            channels,
+            sdp_fmtp_line: fmtp.into(),
+            rtcp_feedback: if mime.starts_with("video/") && !mime.ends_with("rtx") {
+                video_feedback()
+            } else if mime.starts_with("audio/") {
+                vec![RTCPFeedback {
+                    typ: "transport-cc".into(),
+                    parameter: String::new(),
+                }]
+            } else {
+                Vec::new()
+            },
+        },
+        payload_type: pt,
+    }
+}
+
+/// What a publisher may send: the codecs the bridge can forward (it must find keyframes in
+/// them) and the header extensions it reads.
+pub(crate) fn publisher_media_engine() -> rtc::shared::error::Result<MediaEngine> {
+    let mut me = MediaEngine::default();
+    me.register_codec(
+        codec("audio/opus", 48000, 2, "minptime=10;useinbandfec=1", 111),
+        RtpCodecKind::Audio,
+    )?;
+    for (mime, fmtp, pt) in [
+        ("video/VP8", "", 96),
+        ("video/VP9", "profile-id=0", 98),
+        (
+            "video/H264",
+            "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
+            102,
+        ),
+        (
+            "video/H264",
+            "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f",
+            104,
+        ),
+        ("video/AV1", "", 45),
+    ] {
+        me.register_codec(codec(mime, 90000, 0, fmtp, pt), RtpCodecKind::Video)?;
+        me.register_codec(
+            codec(MIME_TYPE_RTX, 90000, 0, &format!("apt={pt}"), pt + 1),
+            RtpCodecKind::Video,
+        )?;
+    }
+    let ext = |me: &mut MediaEngine, uri: &str, kind| {
+        me.register_header_extension(
+            RTCRtpHeaderExtensionCapability { uri: uri.into() },
+            kind,
+            None,
+        )
+    };
+    ext(&mut me, AUDIO_LEVEL_URI, RtpCodecKind::Audio)?;
+    for kind in [RtpCodecKind::Audio, RtpCodecKind::Video] {
+        ext(&mut me, TWCC_URI, kind)?;
+        ext(&mut me, MID_URI, kind)?;
+    }
+    ext(&mut me, RID_URI, RtpCodecKind::Video)?;
+    ext(&mut me, RRID_URI, RtpCodecKind::Video)?;
+    Ok(me)
+}
+
+/// What a subscriber is offered: exactly the codecs its publisher negotiated (no
+/// transcoding), audio level, TWCC and mid.
+pub(crate) fn subscriber_media_engine(
+    tracks: &[PublishedTrack],
+) -> rtc::shared::error::Result<MediaEngine> {
+    let mut me = MediaEngine::default();
+    let mut seen: Vec<(bool, u8)> = Vec::new();
+    for track in tracks {
+        for c in &track.codecs {
+            if seen.contains(&(track.video, c.payload_type)) {
+                continue;
+            }
+            seen.push((track.video, c.payload_type));
+            let mut c = c.clone();
+            let rtx = c.rtp_codec.mime_type.eq_ignore_ascii_case(MIME_TYPE_RTX);
+            c.rtp_codec.rtcp_feedback = if track.video && !rtx {
+                video_feedback()
+            } else {
+                Vec::new()
+            };
+            let kind = if track.video {
+                RtpCodecKind::Video
+            } else {
+                RtpCodecKind::Audio
+            };
+            me.register_codec(c, kind)?;
+        }
+    }
+    let ext = |me: &mut MediaEngine, uri: &str, kind| {
+        me.register_header_extension(
+            RTCRtpHeaderExtensionCapability { uri: uri.into() },
+            kind,
+            None,
+        )
+    };
+    ext(&mut me, AUDIO_LEVEL_URI, RtpCodecKind::Audio)?;
+    for kind in [RtpCodecKind::Audio, RtpCodecKind::Video] {
+        ext(&mut me, MID_URI, kind)?;
+    }
+    Ok(me)
+}
+
+/// Interceptors of a publishing endpoint: NACK what is lost, TWCC feedback so the sender
+/// adapts, receiver reports.
+pub(crate) fn publisher_interceptors() -> Registry {
+    Registry::new()
+        .with(Slot::NackGenerator, NackGeneratorBuilder::new().build())
+        .with(Slot::TwccReceiver, TwccReceiverBuilder::new().build())
+        .with(Slot::ReceiverReport, ReceiverReportBuilder::new().build())
+        .with(Slot::SenderReport, SenderReportBuilder::new().build())
+}
+
+/// Interceptors of a subscribing endpoint: answer NACKs from a short history, sender reports.
+pub(crate) fn subscriber_interceptors() -> Registry {
+    Registry::new()
+        .with(
+            Slot::NackResponder,
+            NackResponderBuilder::new()
+                .with_size(SUBSCRIBER_NACK_HISTORY)
+                .build(),
+        )
+        .with(Slot::ReceiverReport, ReceiverReportBuilder::new().build())
+        .with(Slot::SenderReport, SenderReportBuilder::new().build())
+}
+
+/// An ICE-lite peer connection with our credentials and one host candidate.
+pub(crate) fn build_pc(
+    media_engine: MediaEngine,
+    interceptors: Registry,
+    ufrag: &str,
+    pwd: &str,
+    candidate: SocketAddr,
+    now: Instant,
+) -> rtc::shared::error::Result<RTCPeerConnection> {
+    let settings = SettingEngineBuilder::new()
+        .with_lite(true)
+        .with_ice_credentials(ufrag.to_owned(), pwd.to_owned())
+        .with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled)
+        .with_answering_dtls_role(RTCDtlsRole::Server)
+        .with_ice_timeouts(
+            Some(ICE_DISCONNECTED),
+            Some(ICE_FAILED),
+            Some(ICE_KEEPALIVE),
+        )
+        .build();
+    let mut pc = RTCPeerConnectionBuilder::new()
+        .with_configuration(RTCConfigurationBuilder::new().build())
+        .with_setting_engine(settings)
+        .with_media_engine(media_engine)
+        .with_interceptor_registry(interceptors)
+        .build(now)?;
+    let host = CandidateHostConfig {
+        base_config: CandidateConfig {
+            network: "udp".to_owned(),
+            address: candidate.ip().to_string(),
+            port: candidate.port(),
+            component: 1,
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+    .new_candidate_host()?;
+    pc.add_local_candidate(RTCIceCandidate::from(&host).to_json()?)?;
+    Ok(pc)
+}
+
+/// Choose the layer for a wanted tile height: the smallest layer at least that tall, else the
+/// tallest. Heights not yet seen are assumed to halve per layer below a 720p top layer.
+pub(crate) fn choose_layer(layers: &[Layer], max_height: u32) -> Option<usize> {
+    if max_height == 0 || layers.is_empty() {
+        return None;
+    }
+    let n = layers.len();
+    let height = |i: usize| -> u32 {
+        match layers[i].height {
+            0 => 720 >> (n - 1 - i),
+            h => u32::from(h),
+        }
+    };
+    (0..n).find(|&i| height(i) >= max_height).or(Some(n - 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layers(heights: &[u16]) -> Vec<Layer> {
+        heights
+            .iter()
+            .map(|&height| Layer {
+                rid: String::new(),
+                ssrc: None,
+                height,
+                last_keyframe_request: None,
+                keyframe_pending: false,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn layer_choice() {
+        let three = layers(&[180, 360, 720]);
+        let cases = [
+            (0, None),
+            (90, Some(0)),
+            (180, Some(0)),
+            (200, Some(1)),
+            (720, Some(2)),
+            (1080, Some(2)),
+        ];
+        for (h, want) in cases {
+            assert_eq!(choose_layer(&three, h), want, "height {h}");
+        }
+        // unknown heights: 180/360/720 assumed
+        assert_eq!(choose_layer(&layers(&[0, 0, 0]), 300), Some(1));
+        assert_eq!(choose_layer(&layers(&[0]), 100), Some(0));
+        assert_eq!(choose_layer(&[], 100), None);
+    }
+
+    #[test]
+    fn offers_are_checked() {
+        let limits = Limits::default();
+        let base = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n";
+        let m = |mid: u32, kind: &str, extra: &str| {
+            format!(
+                "m={kind} 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 0.0.0.0\r\na=mid:{mid}\r\na=sendonly\r\na=rtpmap:96 VP8/90000\r\n{extra}"
+            )
+        };
+        let ok = format!(
+            "{base}{}",
+            m(
+                0,
+                "video",
+                "a=ssrc:5 cname:x\r\na=rid:q send\r\na=rid:f send\r\n"
+            )
+        );
+        let s = summarize_offer(&ok, &limits).unwrap();
+        assert_eq!(s.ssrcs, vec![5]);
+        assert_eq!(s.media[0].rids, vec!["q", "f"]);
+        let many: String = (0..10).map(|i| m(i, "video", "")).collect();
+        assert!(matches!(
+            summarize_offer(&format!("{base}{many}"), &limits),
+            Err(RefuseError::TooManyContents { count: 10, .. })
+        ));
+        let three: String = (0..3).map(|i| m(i, "video", "")).collect();
+        assert!(matches!(
+            summarize_offer(&format!("{base}{three}"), &limits),
+            Err(RefuseError::TooManyTracks { count: 3, .. })
+        ));
+        assert!(matches!(
+            summarize_offer("garbage", &limits),
+            Err(RefuseError::BadSdp(_))
+        ));
+        let bad_ssrc = format!("{base}{}", m(0, "audio", "a=ssrc:x cname:y\r\n"));
+        assert!(matches!(
+            summarize_offer(&bad_ssrc, &limits),
+            Err(RefuseError::BadSdp(_))
+        ));
+    }
+}
+
+/// Payload types and extension ids of an SDP the bridge produced, per m-line.
+pub(crate) struct OfferedIds {
+    media: Vec<OfferedMedia>,
+}
+
+struct OfferedMedia {
+    /// (pt, encoding name, clock rate, fmtp)
+    codecs: Vec<(u8, String, u32, String)>,
+    audio_level: Option<u8>,
+}
+
+impl OfferedIds {
+    pub(crate) fn parse(sdp: &str) -> Self {
+        let mut media: Vec<OfferedMedia> = Vec::new();
+        for line in sdp.lines() {
+            if line.starts_with("m=") {
+                media.push(OfferedMedia {
+                    codecs: Vec::new(),
+                    audio_level: None,
+                });
+                continue;
+            }
+            let Some(m) = media.last_mut() else {
+                continue;
+            };
+            if let Some(rest) = line.strip_prefix("a=rtpmap:") {
+                let mut parts = rest.split_whitespace();
+                let (Some(pt), Some(enc)) = (parts.next(), parts.next()) else {
+                    continue;
+                };
+                let mut enc = enc.split('/');
+                let name = enc.next().unwrap_or("").to_owned();
+                let clock = enc.next().and_then(|c| c.parse().ok()).unwrap_or(0);
+                if let Ok(pt) = pt.parse() {
+                    m.codecs.push((pt, name, clock, String::new()));
+                }
+            } else if let Some(rest) = line.strip_prefix("a=fmtp:") {
+                if let Some((pt, fmtp)) = rest.split_once(' ')
+                    && let Ok(pt) = pt.parse::<u8>()
+                    && let Some(c) = m.codecs.iter_mut().find(|c| c.0 == pt)
+                {
+                    c.3 = fmtp.to_owned();
+                }
+            } else if let Some(rest) = line.strip_prefix("a=extmap:") {
+                let mut parts = rest.split_whitespace();
+                if let (Some(id), Some(AUDIO_LEVEL_URI)) = (parts.next(), parts.next()) {
+                    m.audio_level = id.split('/').next().and_then(|i| i.parse().ok());
+                }
+            }
+        }
+        Self { media }
+    }
+
+    /// Our payload type for a publisher's codec on m-line `index`.
+    pub(crate) fn payload_type(&self, index: usize, codec: &RTCRtpCodec) -> Option<u8> {
+        let name = codec.mime_type.rsplit('/').next()?;
+        let m = self.media.get(index)?;
+        let same = |c: &&(u8, String, u32, String)| {
+            c.1.eq_ignore_ascii_case(name) && c.2 == codec.clock_rate
+        };
+        m.codecs
+            .iter()
+            .filter(same)
+            .find(|c| c.3 == codec.sdp_fmtp_line)
+            .or_else(|| m.codecs.iter().find(same))
+            .map(|c| c.0)
+    }
+
+    pub(crate) fn audio_level(&self, index: usize) -> Option<u8> {
+        self.media.get(index)?.audio_level
+    }
+}
