@@ -23,6 +23,7 @@ use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication
 use rtc::rtp_transceiver::rtp_sender::{
     RTCRtpCodingParameters, RTCRtpEncodingParameters, RTCRtpRtxParameters, RtpCodecKind,
 };
+use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use rtc::sansio::Protocol;
 use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 use std::collections::hash_map::RandomState;
@@ -36,6 +37,9 @@ use std::time::{Duration, Instant};
 const KEYFRAME_INTERVAL: Duration = Duration::from_millis(300);
 /// Housekeeping (speaker decisions, deferred keyframe requests, connect deadlines).
 const TICK: Duration = Duration::from_millis(100);
+/// A connected endpoint that has sent nothing (no media, RTCP or consent check) for this long
+/// is gone: browsers send consent checks every few seconds and RTCP at least every second.
+const SILENCE_TIMEOUT: Duration = Duration::from_secs(7);
 /// Remote addresses remembered per endpoint (a peer may switch candidate pairs).
 const ADDRS_PER_ENDPOINT: usize = 4;
 
@@ -378,6 +382,7 @@ impl Bridge {
                 }),
                 tokens: f64::from(limits.packets_per_second),
                 tokens_at: now,
+                last_rx: now,
             },
         );
         self.events.push_back(Event::Answer { endpoint: id, sdp });
@@ -462,7 +467,13 @@ impl Bridge {
                     ..Default::default()
                 }],
             );
-            pc.add_track(track).map_err(rtc_err)?;
+            let init = RTCRtpTransceiverInit {
+                direction: RTCRtpTransceiverDirection::Sendonly,
+                streams: Vec::new(),
+                send_encodings: Vec::new(),
+            };
+            pc.add_transceiver_from_track(track, Some(init))
+                .map_err(rtc_err)?;
             streams.push((*index, *video, ssrc, track_id, primary.rtp_codec.clock_rate));
         }
         let offer = pc.create_offer(None).map_err(rtc_err)?;
@@ -522,6 +533,7 @@ impl Bridge {
                 }),
                 tokens: f64::from(self.setup.limits.packets_per_second),
                 tokens_at: now,
+                last_rx: now,
             },
         );
         self.retarget(id, now);
@@ -705,6 +717,7 @@ impl Bridge {
             return;
         }
         ep.tokens -= 1.0;
+        ep.last_rx = now;
         let msg = TaggedBytesMut {
             now,
             transport: TransportContext {
@@ -770,11 +783,16 @@ impl Bridge {
     }
 
     fn tick(&mut self, now: Instant) {
-        // connect deadlines
+        // connect deadlines and silent peers
         let late: Vec<EndpointId> = self
             .endpoints
             .iter()
-            .filter(|(_, e)| !e.connected && e.connect_by.is_some_and(|t| t <= now))
+            .filter(|(_, e)| {
+                let never = !e.connected && e.connect_by.is_some_and(|t| t <= now);
+                let silent =
+                    e.connected && now.saturating_duration_since(e.last_rx) > SILENCE_TIMEOUT;
+                never || silent
+            })
             .map(|(id, _)| *id)
             .collect();
         for id in late {

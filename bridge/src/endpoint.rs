@@ -55,6 +55,8 @@ pub(crate) struct Endpoint {
     /// Token bucket against floods: datagrams allowed now, refilled per second.
     pub tokens: f64,
     pub tokens_at: Instant,
+    /// The last datagram accepted from the peer.
+    pub last_rx: Instant,
 }
 
 pub(crate) enum Role {
@@ -312,6 +314,9 @@ pub(crate) fn subscriber_media_engine(
             let rtx = c.rtp_codec.mime_type.eq_ignore_ascii_case(MIME_TYPE_RTX);
             c.rtp_codec.rtcp_feedback = if track.video && !rtx {
                 video_feedback()
+                    .into_iter()
+                    .filter(|f| f.typ != "transport-cc")
+                    .collect()
             } else {
                 Vec::new()
             };
@@ -358,6 +363,10 @@ pub(crate) fn subscriber_interceptors() -> Registry {
         )
         .with(Slot::ReceiverReport, ReceiverReportBuilder::new().build())
         .with(Slot::SenderReport, SenderReportBuilder::new().build())
+        .with(
+            Slot::from(crate::tap::KEYFRAME_REQUEST_SLOT),
+            crate::tap::KeyframeRequests::default(),
+        )
 }
 
 /// An ICE-lite peer connection with our credentials and one host candidate.

@@ -24,6 +24,7 @@ mod endpoint;
 mod forward;
 mod media;
 mod speaker;
+mod tap;
 
 pub use api::{
     BridgeStats, CloseReason, Command, EndpointId, Event, Limits, ParticipantId, RefuseError,
@@ -33,3 +34,4 @@ pub use core::{Bridge, BridgeSetup, Transmit};
 pub use driver::{BridgeConfig, BridgeHandle};
 
 pub use speaker::{SpeakerConfig, SpeakerDetector};
+pub use tap::{KEYFRAME_REQUEST_SLOT, KeyframeRequests};

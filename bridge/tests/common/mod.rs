@@ -41,6 +41,7 @@ const RRID: &str = "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id";
 pub const DEADLINE: Duration = Duration::from_secs(10);
 
 pub fn start_bridge() -> (BridgeHandle, Events) {
+    let _ = env_logger::builder().is_test(true).try_init();
     let (handle, rx) = BridgeHandle::spawn(BridgeConfig::new("127.0.0.1:0".parse().unwrap()))
         .expect("bridge starts");
     (handle, Events { rx, seen: Vec::new() })
@@ -219,7 +220,9 @@ fn media_engine() -> (MediaEngine, Registry) {
                 .unwrap();
         }
     }
-    let registry = register_default_interceptors(Registry::new(), &mut me).unwrap();
+    let registry = register_default_interceptors(Registry::new(), &mut me)
+        .unwrap()
+        .with(rtc::interceptor::Slot::from(bridge::KEYFRAME_REQUEST_SLOT), bridge::KeyframeRequests::default());
     (me, registry)
 }
 
@@ -555,7 +558,7 @@ fn run(
                 socket.set_read_timeout(Some(wait)).unwrap();
                 if let Ok((n, from)) = socket.recv_from(&mut buf) {
                     // the n-th SRTP datagram is lost, once
-                    if buf[0] >= 128 && buf[0] < 192 && n > 100 {
+                    if buf[0] >= 128 && buf[0] < 192 && n > 200 {
                         received += 1;
                         if drop_nth == Some(received) {
                             continue;
@@ -593,4 +596,41 @@ pub fn offered_ssrcs(sdp: &str, kind: &str) -> Vec<u32> {
         }
     }
     out
+}
+
+/// A publishing offer for `media`, as a real peer would make it (the peer is dropped).
+pub fn offer_sdp(media: &Media) -> String {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut pc = new_pc(&socket);
+    let mut ssrc = 1000 * u32::from(media.tag) + 1;
+    if media.audio {
+        let track = MediaStreamTrack::new(
+            format!("s{}", media.tag),
+            format!("a{}", media.tag),
+            "audio".into(),
+            RtpCodecKind::Audio,
+            vec![coding("", ssrc, "audio/opus", 48000, 2)],
+        );
+        pc.add_track(track).unwrap();
+        ssrc += 1;
+    }
+    if media.video {
+        let track = MediaStreamTrack::new(
+            format!("s{}", media.tag),
+            format!("v{}", media.tag),
+            "video".into(),
+            RtpCodecKind::Video,
+            vec![coding("", ssrc, "video/VP8", 90000, 0)],
+        );
+        pc.add_track(track).unwrap();
+    }
+    pc.create_offer(None).unwrap().sdp
+}
+
+/// The bridge's event that `endpoint` closed, with its reason.
+pub fn closed(events: &mut Events, endpoint: EndpointId) -> bridge::CloseReason {
+    events.wait("closed", |e| match e {
+        Event::Closed { endpoint: x, reason } if *x == endpoint => Some(*reason),
+        _ => None,
+    })
 }
