@@ -14,7 +14,14 @@ fn three_participants_receive_each_other_and_never_themselves() {
     let mut publishers = Vec::new();
     for &p in &people {
         let ep = EndpointId(u64::from(p));
-        let peer = publish(&bridge, &mut events, ep, room, ParticipantId(u64::from(p)), Media::new(p));
+        let peer = publish(
+            &bridge,
+            &mut events,
+            ep,
+            room,
+            ParticipantId(u64::from(p)),
+            Media::new(p),
+        );
         events.connected(ep);
         publishers.push(peer);
     }
@@ -44,8 +51,14 @@ fn three_participants_receive_each_other_and_never_themselves() {
         assert_eq!(audio.len(), 1, "{offer}");
         assert!(!video.is_empty(), "{offer}");
         peer.wait("audio and video of the publisher", |s| {
-            s.rtp.get(&audio[0]).and_then(|m| m.get(&(*other, 0))).is_some_and(|&n| n >= 10)
-                && s.rtp.get(&video[0]).and_then(|m| m.get(&(*other, 0))).is_some_and(|&n| n >= 5)
+            s.rtp
+                .get(&audio[0])
+                .and_then(|m| m.get(&(*other, 0)))
+                .is_some_and(|&n| n >= 10)
+                && s.rtp
+                    .get(&video[0])
+                    .and_then(|m| m.get(&(*other, 0)))
+                    .is_some_and(|&n| n >= 5)
         });
         peer.with(|s| {
             for (ssrc, tags) in &s.rtp {
@@ -54,7 +67,10 @@ fn three_participants_receive_each_other_and_never_themselves() {
                     "{me} got an ssrc the bridge did not offer: {ssrc}"
                 );
                 for (tag, _) in tags.keys() {
-                    assert_eq!(tag, other, "{me} subscribed to {other} but got media of {tag}");
+                    assert_eq!(
+                        tag, other,
+                        "{me} subscribed to {other} but got media of {tag}"
+                    );
                 }
             }
             // the publisher's own ssrcs are never seen: they are rewritten
@@ -73,14 +89,28 @@ fn three_participants_receive_each_other_and_never_themselves() {
 
     // everyone leaves: back to zero
     for ep in [1, 2, 3, 102, 103, 201, 203, 301, 302] {
-        bridge.send(bridge::Command::Close { endpoint: EndpointId(ep) });
+        bridge.send(bridge::Command::Close {
+            endpoint: EndpointId(ep),
+        });
     }
     for ep in [1, 2, 3, 102, 103, 201, 203, 301, 302] {
         events.wait("closed", |e| match e {
-            bridge::Event::Closed { endpoint, reason: bridge::CloseReason::Requested } if *endpoint == EndpointId(ep) => Some(()),
+            bridge::Event::Closed {
+                endpoint,
+                reason: bridge::CloseReason::Requested,
+            } if *endpoint == EndpointId(ep) => Some(()),
             _ => None,
         });
     }
     let stats = bridge.stats_blocking().unwrap();
-    assert_eq!((stats.endpoints, stats.rooms, stats.publishers, stats.routes, stats.forwarded_streams), (0, 0, 0, 0, 0));
+    assert_eq!(
+        (
+            stats.endpoints,
+            stats.rooms,
+            stats.publishers,
+            stats.routes,
+            stats.forwarded_streams
+        ),
+        (0, 0, 0, 0, 0)
+    );
 }

@@ -20,8 +20,7 @@ use rtc::peer_connection::transport::{CandidateConfig, CandidateHostConfig, RTCI
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp_transceiver::RTCRtpSenderId;
 use rtc::rtp_transceiver::rtp_sender::{
-    RTCRtpCodingParameters, RTCRtpEncodingParameters, RTCRtpHeaderExtensionCapability,
-    RtpCodecKind,
+    RTCRtpCodingParameters, RTCRtpEncodingParameters, RTCRtpHeaderExtensionCapability, RtpCodecKind,
 };
 use rtc::sansio::Protocol;
 use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
@@ -44,7 +43,13 @@ pub fn start_bridge() -> (BridgeHandle, Events) {
     let _ = env_logger::builder().is_test(true).try_init();
     let (handle, rx) = BridgeHandle::spawn(BridgeConfig::new("127.0.0.1:0".parse().unwrap()))
         .expect("bridge starts");
-    (handle, Events { rx, seen: Vec::new() })
+    (
+        handle,
+        Events {
+            rx,
+            seen: Vec::new(),
+        },
+    )
 }
 
 /// The bridge's events, with waiting by predicate.
@@ -54,6 +59,13 @@ pub struct Events {
 }
 
 impl Events {
+    pub fn from_receiver(rx: tokio::sync::mpsc::UnboundedReceiver<Event>) -> Self {
+        Self {
+            rx,
+            seen: Vec::new(),
+        }
+    }
+
     /// The first event (seen before or arriving within the deadline) that `pick` accepts.
     pub fn wait<T>(&mut self, what: &str, mut pick: impl FnMut(&Event) -> Option<T>) -> T {
         if let Some(found) = self.seen.iter().find_map(&mut pick) {
@@ -70,9 +82,16 @@ impl Events {
                     }
                 }
                 Err(tokio::sync::mpsc::error::TryRecvError::Empty) => {
-                    assert!(Instant::now() < end, "timed out waiting for {what}; saw {:?}", self.seen);
+                    assert!(
+                        Instant::now() < end,
+                        "timed out waiting for {what}; saw {:?}",
+                        self.seen
+                    );
                     // block on the channel for a short slice, not a sleep: it wakes on any event
-                    let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_time()
+                        .build()
+                        .unwrap();
                     if let Ok(Some(e)) = rt.block_on(async {
                         tokio::time::timeout(Duration::from_millis(50), self.rx.recv()).await
                     }) {
@@ -107,7 +126,10 @@ impl Events {
     pub fn connected(&mut self, endpoint: EndpointId) {
         self.wait("connected", |e| match e {
             Event::Connected { endpoint: x } if *x == endpoint => Some(()),
-            Event::Closed { endpoint: x, reason } if *x == endpoint => panic!("closed: {reason:?}"),
+            Event::Closed {
+                endpoint: x,
+                reason,
+            } if *x == endpoint => panic!("closed: {reason:?}"),
             _ => None,
         })
     }
@@ -216,13 +238,20 @@ fn media_engine() -> (MediaEngine, Registry) {
         (RRID, &[RtpCodecKind::Video][..]),
     ] {
         for &kind in kinds {
-            me.register_header_extension(RTCRtpHeaderExtensionCapability { uri: uri.into() }, kind, None)
-                .unwrap();
+            me.register_header_extension(
+                RTCRtpHeaderExtensionCapability { uri: uri.into() },
+                kind,
+                None,
+            )
+            .unwrap();
         }
     }
     let registry = register_default_interceptors(Registry::new(), &mut me)
         .unwrap()
-        .with(rtc::interceptor::Slot::from(bridge::KEYFRAME_REQUEST_SLOT), bridge::KeyframeRequests::default());
+        .with(
+            rtc::interceptor::Slot::from(bridge::KEYFRAME_REQUEST_SLOT),
+            bridge::KeyframeRequests::default(),
+        );
     (me, registry)
 }
 
@@ -250,7 +279,8 @@ fn new_pc(socket: &UdpSocket) -> RTCPeerConnection {
     }
     .new_candidate_host()
     .unwrap();
-    pc.add_local_candidate(RTCIceCandidate::from(&host).to_json().unwrap()).unwrap();
+    pc.add_local_candidate(RTCIceCandidate::from(&host).to_json().unwrap())
+        .unwrap();
     pc
 }
 
@@ -258,7 +288,13 @@ struct Sending {
     media: Media,
     audio: Option<(RTCRtpSenderId, u32, u8, Option<u8>)>,
     /// sender, ssrcs per layer, payload type, mid ext, rid ext
-    video: Option<(RTCRtpSenderId, Vec<(u32, &'static str)>, u8, Option<u8>, Option<u8>)>,
+    video: Option<(
+        RTCRtpSenderId,
+        Vec<(u32, &'static str)>,
+        u8,
+        Option<u8>,
+        Option<u8>,
+    )>,
     mid_video: String,
     seq: u16,
     frames: u32,
@@ -290,7 +326,11 @@ pub fn publish(
         ssrc += 1;
     }
     if media.video {
-        let rids: Vec<&'static str> = if media.rids.is_empty() { vec![""] } else { media.rids.clone() };
+        let rids: Vec<&'static str> = if media.rids.is_empty() {
+            vec![""]
+        } else {
+            media.rids.clone()
+        };
         let mut layers = Vec::new();
         let codings = rids
             .iter()
@@ -310,11 +350,20 @@ pub fn publish(
         video = Some((pc.add_track(track).unwrap(), layers));
     }
     let offer = pc.create_offer(None).unwrap();
-    pc.set_local_description(Instant::now(), offer.clone()).unwrap();
-    bridge.send(Command::Publish { endpoint, room, participant, offer: offer.sdp });
-    let answer = events.answer(endpoint);
-    pc.set_remote_description(Instant::now(), RTCSessionDescription::answer(answer).unwrap())
+    pc.set_local_description(Instant::now(), offer.clone())
         .unwrap();
+    bridge.send(Command::Publish {
+        endpoint,
+        room,
+        participant,
+        offer: offer.sdp,
+    });
+    let answer = events.answer(endpoint);
+    pc.set_remote_description(
+        Instant::now(),
+        RTCSessionDescription::answer(answer).unwrap(),
+    )
+    .unwrap();
     let mut sending = Sending {
         media: media.clone(),
         audio: None,
@@ -341,7 +390,10 @@ pub fn publish(
         let exts = &params.rtp_parameters.header_extensions;
         sending.video = Some((id, layers, pt, ext_id(exts, MID), ext_id(exts, RID)));
         let all: Vec<_> = pc.get_transceivers().collect();
-        let t = all.into_iter().find(|&t| pc.rtp_transceiver(t).is_some_and(|x| x.sender() == Some(id)));
+        let t = all.into_iter().find(|&t| {
+            pc.rtp_transceiver(t)
+                .is_some_and(|x| x.sender() == Some(id))
+        });
         sending.mid_video = t
             .and_then(|t| pc.rtp_transceiver(t).and_then(|x| x.mid().clone()))
             .unwrap_or_default();
@@ -349,11 +401,20 @@ pub fn publish(
     run(pc, socket, Some(sending), None)
 }
 
-fn ext_id(exts: &[rtc::rtp_transceiver::rtp_sender::RTCRtpHeaderExtensionParameters], uri: &str) -> Option<u8> {
+fn ext_id(
+    exts: &[rtc::rtp_transceiver::rtp_sender::RTCRtpHeaderExtensionParameters],
+    uri: &str,
+) -> Option<u8> {
     exts.iter().find(|e| e.uri == uri).map(|e| e.id as u8)
 }
 
-fn coding(rid: &str, ssrc: u32, mime: &str, clock_rate: u32, channels: u16) -> RTCRtpEncodingParameters {
+fn coding(
+    rid: &str,
+    ssrc: u32,
+    mime: &str,
+    clock_rate: u32,
+    channels: u16,
+) -> RTCRtpEncodingParameters {
     RTCRtpEncodingParameters {
         rtp_coding_parameters: RTCRtpCodingParameters {
             rid: rid.into(),
@@ -382,15 +443,27 @@ pub fn subscribe(
     publisher: ParticipantId,
     drop_nth: Option<u32>,
 ) -> (Peer, String) {
-    bridge.send(Command::Subscribe { endpoint, room, subscriber, publisher });
+    bridge.send(Command::Subscribe {
+        endpoint,
+        room,
+        subscriber,
+        publisher,
+    });
     let offer = events.offer(endpoint);
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     let mut pc = new_pc(&socket);
-    pc.set_remote_description(Instant::now(), RTCSessionDescription::offer(offer.clone()).unwrap())
-        .unwrap();
+    pc.set_remote_description(
+        Instant::now(),
+        RTCSessionDescription::offer(offer.clone()).unwrap(),
+    )
+    .unwrap();
     let answer = pc.create_answer(None).unwrap();
-    pc.set_local_description(Instant::now(), answer.clone()).unwrap();
-    bridge.send(Command::Answer { endpoint, answer: answer.sdp });
+    pc.set_local_description(Instant::now(), answer.clone())
+        .unwrap();
+    bridge.send(Command::Answer {
+        endpoint,
+        answer: answer.sdp,
+    });
     (run(pc, socket, None, drop_nth), offer)
 }
 
@@ -457,11 +530,19 @@ fn run(
                             };
                             if let Some(level) = level {
                                 let dbov = s.media.dbov.load(Ordering::Relaxed);
-                                header.set_extension(level, Bytes::from(vec![0x80 | dbov])).unwrap();
+                                header
+                                    .set_extension(level, Bytes::from(vec![0x80 | dbov]))
+                                    .unwrap();
                             }
                             let mut payload = vec![0xee, s.media.tag, 0];
                             payload.resize(80, 0x11);
-                            let _ = pc.rtp_sender(id).unwrap().write_rtp(now, rtc::rtp::Packet { header, payload: payload.into() });
+                            let _ = pc.rtp_sender(id).unwrap().write_rtp(
+                                now,
+                                rtc::rtp::Packet {
+                                    header,
+                                    payload: payload.into(),
+                                },
+                            );
                         }
                     }
                     if now >= next_video {
@@ -485,24 +566,43 @@ fn run(
                                 };
                                 if !rid.is_empty() {
                                     if let Some(e) = mid_ext {
-                                        header.set_extension(*e, Bytes::from(mid.clone().into_bytes())).unwrap();
+                                        header
+                                            .set_extension(
+                                                *e,
+                                                Bytes::from(mid.clone().into_bytes()),
+                                            )
+                                            .unwrap();
                                     }
                                     if let Some(e) = rid_ext {
-                                        header.set_extension(*e, Bytes::from(rid.as_bytes().to_vec())).unwrap();
+                                        header
+                                            .set_extension(*e, Bytes::from(rid.as_bytes().to_vec()))
+                                            .unwrap();
                                     }
                                 }
                                 let payload = vp8_payload(key, height, s.media.tag, i as u8);
-                                let _ = pc.rtp_sender(*id).unwrap().write_rtp(now, rtc::rtp::Packet { header, payload });
+                                let _ = pc
+                                    .rtp_sender(*id)
+                                    .unwrap()
+                                    .write_rtp(now, rtc::rtp::Packet { header, payload });
                             }
                         }
                     }
                 }
                 for ssrc in std::mem::take(&mut *pli_to.lock().unwrap()) {
-                    let pli = PictureLossIndication { sender_ssrc: 1, media_ssrc: ssrc };
+                    let pli = PictureLossIndication {
+                        sender_ssrc: 1,
+                        media_ssrc: ssrc,
+                    };
                     let receivers: Vec<_> = pc.get_receivers().collect();
                     for r in receivers {
-                        if pc.rtp_receiver(r).is_some_and(|x| x.track().ssrcs().any(|s| s == ssrc)) {
-                            pc.rtp_receiver(r).unwrap().write_rtcp(now, vec![Box::new(pli.clone())]).unwrap();
+                        if pc
+                            .rtp_receiver(r)
+                            .is_some_and(|x| x.track().ssrcs().any(|s| s == ssrc))
+                        {
+                            pc.rtp_receiver(r)
+                                .unwrap()
+                                .write_rtcp(now, vec![Box::new(pli.clone())])
+                                .unwrap();
                         }
                     }
                 }
@@ -519,7 +619,9 @@ fn run(
                         if let RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) = event {
                             match state {
                                 RTCPeerConnectionState::Connected => s.connected = true,
-                                RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed => s.failed = true,
+                                RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed => {
+                                    s.failed = true
+                                }
                                 _ => {}
                             }
                             changed = true;
@@ -528,14 +630,23 @@ fn run(
                     while let Some(TaggedRTCMessage { message, .. }) = pc.poll_read() {
                         match message {
                             RTCMessage::RtpPacket(_, p) => {
-                                *s.rtp.entry(p.header.ssrc).or_default().entry(payload_tag(&p.payload)).or_default() += 1;
-                                s.seqs.entry(p.header.ssrc).or_default().push(p.header.sequence_number);
+                                *s.rtp
+                                    .entry(p.header.ssrc)
+                                    .or_default()
+                                    .entry(payload_tag(&p.payload))
+                                    .or_default() += 1;
+                                s.seqs
+                                    .entry(p.header.ssrc)
+                                    .or_default()
+                                    .push(p.header.sequence_number);
                                 s.bytes += p.payload.len() as u64;
                                 changed = true;
                             }
                             RTCMessage::RtcpPacket(_, packets) => {
                                 for p in packets {
-                                    if let Some(pli) = p.as_any().downcast_ref::<PictureLossIndication>() {
+                                    if let Some(pli) =
+                                        p.as_any().downcast_ref::<PictureLossIndication>()
+                                    {
                                         *s.plis.entry(pli.media_ssrc).or_default() += 1;
                                         keyframe_wanted = true;
                                         changed = true;
@@ -554,7 +665,9 @@ fn run(
                 if let Some(t) = pc.poll_timeout() {
                     until = until.min(t);
                 }
-                let wait = until.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
+                let wait = until
+                    .saturating_duration_since(Instant::now())
+                    .max(Duration::from_millis(1));
                 socket.set_read_timeout(Some(wait)).unwrap();
                 if let Ok((n, from)) = socket.recv_from(&mut buf) {
                     // the n-th SRTP datagram is lost, once
@@ -578,7 +691,13 @@ fn run(
             }
         })
     };
-    Peer { seen, stop, pli_to, thread: Some(thread), local }
+    Peer {
+        seen,
+        stop,
+        pli_to,
+        thread: Some(thread),
+        local,
+    }
 }
 
 /// The ssrcs of `a=ssrc` lines per m-line kind in an SDP.
@@ -630,7 +749,25 @@ pub fn offer_sdp(media: &Media) -> String {
 /// The bridge's event that `endpoint` closed, with its reason.
 pub fn closed(events: &mut Events, endpoint: EndpointId) -> bridge::CloseReason {
     events.wait("closed", |e| match e {
-        Event::Closed { endpoint: x, reason } if *x == endpoint => Some(*reason),
+        Event::Closed {
+            endpoint: x,
+            reason,
+        } if *x == endpoint => Some(*reason),
         _ => None,
     })
+}
+
+/// A subscribing peer for a bridge offer: returns the running peer and its SDP answer.
+pub fn answer_offer(offer: &str) -> (Peer, String) {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut pc = new_pc(&socket);
+    pc.set_remote_description(
+        Instant::now(),
+        RTCSessionDescription::offer(offer.to_owned()).unwrap(),
+    )
+    .unwrap();
+    let answer = pc.create_answer(None).unwrap();
+    pc.set_local_description(Instant::now(), answer.clone())
+        .unwrap();
+    (run(pc, socket, None, None), answer.sdp)
 }
