@@ -848,14 +848,10 @@ impl Bridge {
                             ep.connect_by = None;
                             connected_now = true;
                         }
-                        RTCPeerConnectionState::Failed
-                        | RTCPeerConnectionState::Closed
-                        | RTCPeerConnectionState::Disconnected
-                            if ep.connected || state != RTCPeerConnectionState::Disconnected =>
-                        {
-                            if state != RTCPeerConnectionState::Disconnected {
-                                failed = true;
-                            }
+                        // ICE consent lost or DTLS failed/closed by the peer; "disconnected" may
+                        // recover and is left to the silence timeout
+                        RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed => {
+                            failed = true;
                         }
                         _ => {}
                     },

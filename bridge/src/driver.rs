@@ -340,8 +340,8 @@ impl RecvBatch {
             };
         }
         let n = n as usize;
-        for i in 0..n {
-            self.lengths[i] = (headers[i].msg_len as usize).min(MAX_DATAGRAM);
+        for (length, header) in self.lengths.iter_mut().zip(&headers).take(n) {
+            *length = (header.msg_len as usize).min(MAX_DATAGRAM);
         }
         Ok(n)
     }

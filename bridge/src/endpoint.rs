@@ -426,6 +426,79 @@ pub(crate) fn choose_layer(layers: &[Layer], max_height: u32) -> Option<usize> {
     (0..n).find(|&i| height(i) >= max_height).or(Some(n - 1))
 }
 
+/// Payload types and extension ids of an SDP the bridge produced, per m-line.
+pub(crate) struct OfferedIds {
+    media: Vec<OfferedMedia>,
+}
+
+struct OfferedMedia {
+    /// (pt, encoding name, clock rate, fmtp)
+    codecs: Vec<(u8, String, u32, String)>,
+    audio_level: Option<u8>,
+}
+
+impl OfferedIds {
+    pub(crate) fn parse(sdp: &str) -> Self {
+        let mut media: Vec<OfferedMedia> = Vec::new();
+        for line in sdp.lines() {
+            if line.starts_with("m=") {
+                media.push(OfferedMedia {
+                    codecs: Vec::new(),
+                    audio_level: None,
+                });
+                continue;
+            }
+            let Some(m) = media.last_mut() else {
+                continue;
+            };
+            if let Some(rest) = line.strip_prefix("a=rtpmap:") {
+                let mut parts = rest.split_whitespace();
+                let (Some(pt), Some(enc)) = (parts.next(), parts.next()) else {
+                    continue;
+                };
+                let mut enc = enc.split('/');
+                let name = enc.next().unwrap_or("").to_owned();
+                let clock = enc.next().and_then(|c| c.parse().ok()).unwrap_or(0);
+                if let Ok(pt) = pt.parse() {
+                    m.codecs.push((pt, name, clock, String::new()));
+                }
+            } else if let Some(rest) = line.strip_prefix("a=fmtp:") {
+                if let Some((pt, fmtp)) = rest.split_once(' ')
+                    && let Ok(pt) = pt.parse::<u8>()
+                    && let Some(c) = m.codecs.iter_mut().find(|c| c.0 == pt)
+                {
+                    c.3 = fmtp.to_owned();
+                }
+            } else if let Some(rest) = line.strip_prefix("a=extmap:") {
+                let mut parts = rest.split_whitespace();
+                if let (Some(id), Some(AUDIO_LEVEL_URI)) = (parts.next(), parts.next()) {
+                    m.audio_level = id.split('/').next().and_then(|i| i.parse().ok());
+                }
+            }
+        }
+        Self { media }
+    }
+
+    /// Our payload type for a publisher's codec on m-line `index`.
+    pub(crate) fn payload_type(&self, index: usize, codec: &RTCRtpCodec) -> Option<u8> {
+        let name = codec.mime_type.rsplit('/').next()?;
+        let m = self.media.get(index)?;
+        let same = |c: &&(u8, String, u32, String)| {
+            c.1.eq_ignore_ascii_case(name) && c.2 == codec.clock_rate
+        };
+        m.codecs
+            .iter()
+            .filter(same)
+            .find(|c| c.3 == codec.sdp_fmtp_line)
+            .or_else(|| m.codecs.iter().find(same))
+            .map(|c| c.0)
+    }
+
+    pub(crate) fn audio_level(&self, index: usize) -> Option<u8> {
+        self.media.get(index)?.audio_level
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -502,78 +575,5 @@ mod tests {
             summarize_offer(&bad_ssrc, &limits),
             Err(RefuseError::BadSdp(_))
         ));
-    }
-}
-
-/// Payload types and extension ids of an SDP the bridge produced, per m-line.
-pub(crate) struct OfferedIds {
-    media: Vec<OfferedMedia>,
-}
-
-struct OfferedMedia {
-    /// (pt, encoding name, clock rate, fmtp)
-    codecs: Vec<(u8, String, u32, String)>,
-    audio_level: Option<u8>,
-}
-
-impl OfferedIds {
-    pub(crate) fn parse(sdp: &str) -> Self {
-        let mut media: Vec<OfferedMedia> = Vec::new();
-        for line in sdp.lines() {
-            if line.starts_with("m=") {
-                media.push(OfferedMedia {
-                    codecs: Vec::new(),
-                    audio_level: None,
-                });
-                continue;
-            }
-            let Some(m) = media.last_mut() else {
-                continue;
-            };
-            if let Some(rest) = line.strip_prefix("a=rtpmap:") {
-                let mut parts = rest.split_whitespace();
-                let (Some(pt), Some(enc)) = (parts.next(), parts.next()) else {
-                    continue;
-                };
-                let mut enc = enc.split('/');
-                let name = enc.next().unwrap_or("").to_owned();
-                let clock = enc.next().and_then(|c| c.parse().ok()).unwrap_or(0);
-                if let Ok(pt) = pt.parse() {
-                    m.codecs.push((pt, name, clock, String::new()));
-                }
-            } else if let Some(rest) = line.strip_prefix("a=fmtp:") {
-                if let Some((pt, fmtp)) = rest.split_once(' ')
-                    && let Ok(pt) = pt.parse::<u8>()
-                    && let Some(c) = m.codecs.iter_mut().find(|c| c.0 == pt)
-                {
-                    c.3 = fmtp.to_owned();
-                }
-            } else if let Some(rest) = line.strip_prefix("a=extmap:") {
-                let mut parts = rest.split_whitespace();
-                if let (Some(id), Some(AUDIO_LEVEL_URI)) = (parts.next(), parts.next()) {
-                    m.audio_level = id.split('/').next().and_then(|i| i.parse().ok());
-                }
-            }
-        }
-        Self { media }
-    }
-
-    /// Our payload type for a publisher's codec on m-line `index`.
-    pub(crate) fn payload_type(&self, index: usize, codec: &RTCRtpCodec) -> Option<u8> {
-        let name = codec.mime_type.rsplit('/').next()?;
-        let m = self.media.get(index)?;
-        let same = |c: &&(u8, String, u32, String)| {
-            c.1.eq_ignore_ascii_case(name) && c.2 == codec.clock_rate
-        };
-        m.codecs
-            .iter()
-            .filter(same)
-            .find(|c| c.3 == codec.sdp_fmtp_line)
-            .or_else(|| m.codecs.iter().find(same))
-            .map(|c| c.0)
-    }
-
-    pub(crate) fn audio_level(&self, index: usize) -> Option<u8> {
-        self.media.get(index)?.audio_level
     }
 }

@@ -284,17 +284,19 @@ fn new_pc(socket: &UdpSocket) -> RTCPeerConnection {
     pc
 }
 
+/// sender, ssrcs per layer, payload type, mid ext, rid ext
+type VideoSender = (
+    RTCRtpSenderId,
+    Vec<(u32, &'static str)>,
+    u8,
+    Option<u8>,
+    Option<u8>,
+);
+
 struct Sending {
     media: Media,
     audio: Option<(RTCRtpSenderId, u32, u8, Option<u8>)>,
-    /// sender, ssrcs per layer, payload type, mid ext, rid ext
-    video: Option<(
-        RTCRtpSenderId,
-        Vec<(u32, &'static str)>,
-        u8,
-        Option<u8>,
-        Option<u8>,
-    )>,
+    video: Option<VideoSender>,
     mid_video: String,
     seq: u16,
     frames: u32,
