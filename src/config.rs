@@ -1,5 +1,6 @@
 //! Configuration: a TOML file, overridden by command-line flags and the environment.
 
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -23,6 +24,8 @@ pub struct File {
     pub muc_service: Option<String>,
     pub focus_nick: Option<String>,
     pub max_participants: Option<usize>,
+    pub media_bind: Option<SocketAddr>,
+    pub media_address: Option<IpAddr>,
 }
 
 /// Values given on the command line (or in the environment); they win over the file.
@@ -35,6 +38,8 @@ pub struct Overrides {
     pub server_domain: Option<String>,
     pub log: Option<String>,
     pub muc_service: Option<String>,
+    pub media_bind: Option<SocketAddr>,
+    pub media_address: Option<IpAddr>,
 }
 
 /// The complete configuration the runtime needs.
@@ -57,6 +62,11 @@ pub struct Config {
     pub focus_nick: String,
     /// Participants per call unless a room's owners set otherwise.
     pub max_participants: usize,
+    /// The media bridge's one UDP port.
+    pub media_bind: SocketAddr,
+    /// The address participants reach that port at (host candidates); the bound one if
+    /// `None`, which a wildcard bind cannot be.
+    pub media_address: Option<IpAddr>,
 }
 
 /// What is wrong with the configuration.
@@ -75,6 +85,8 @@ pub enum Error {
     Zero(&'static str),
     #[error("max_participants must be from 1 to {ceiling}, not {value}")]
     MaxParticipants { value: usize, ceiling: usize },
+    #[error("media_bind {0} is a wildcard address: set media_address (--media-address) to the address participants reach it at")]
+    MediaAddress(SocketAddr),
 }
 
 impl Config {
@@ -98,11 +110,16 @@ impl Config {
             .server_domain
             .or(file.server_domain)
             .unwrap_or_else(|| parent_domain(&domain));
+        let media_bind = overrides
+            .media_bind
+            .or(file.media_bind)
+            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], DEFAULT_MEDIA_PORT)));
+        let media_address = overrides.media_address.or(file.media_address);
         let seconds = |v: Option<u64>, default: u64, name| match v.unwrap_or(default) {
             0 => Err(Error::Zero(name)),
             n => Ok(Duration::from_secs(n)),
         };
-        Ok(Config {
+        let config = Config {
             xmpp_server: overrides
                 .xmpp_server
                 .or(file.xmpp_server)
@@ -118,6 +135,8 @@ impl Config {
             )?,
             keepalive_timeout: seconds(file.keepalive_timeout_secs, 10, "keepalive_timeout_secs")?,
             reconnect_max_delay: Duration::from_millis(file.reconnect_max_delay_ms.unwrap_or(1000)),
+            media_bind,
+            media_address,
             muc_service: overrides
                 .muc_service
                 .or(file.muc_service)
@@ -133,9 +152,16 @@ impl Config {
                     })
                 }
             },
-        })
+        };
+        if config.media_bind.ip().is_unspecified() && config.media_address.is_none() {
+            return Err(Error::MediaAddress(config.media_bind));
+        }
+        Ok(config)
     }
 }
+
+/// The media bridge's UDP port unless configured.
+pub const DEFAULT_MEDIA_PORT: u16 = 10000;
 
 impl Config {
     /// What the sans-IO focus needs of it.
@@ -146,6 +172,15 @@ impl Config {
             nick: self.focus_nick.clone(),
             max_participants: self.max_participants,
         }
+    }
+
+    /// What the media bridge needs of it. The bridge enforces the ceiling; the focus enforces
+    /// each room's own limit.
+    pub fn bridge(&self) -> bridge::BridgeConfig {
+        let mut config = bridge::BridgeConfig::new(self.media_bind);
+        config.media_address = self.media_address;
+        config.limits.participants_per_room = crate::focus::limits::MAX_PARTICIPANTS_CEILING;
+        config
     }
 }
 
@@ -181,7 +216,9 @@ mod tests {
 
     #[test]
     fn flags_override_the_file() {
-        let f = file("domain = \"focus.a.org\"\nsecret = \"s\"\nxmpp_server = \"h:1\"\n");
+        let f = file(
+            "domain = \"focus.a.org\"\nsecret = \"s\"\nxmpp_server = \"h:1\"\nmedia_address = \"203.0.113.5\"\n",
+        );
         let c = Config::load(Overrides {
             config: Some(f.to_path_buf()),
             xmpp_server: Some("h:2".into()),
@@ -228,6 +265,13 @@ mod tests {
         })
         .expect_err("missing file");
         assert!(matches!(e, Error::Read { .. }));
+        let e = Config::load(Overrides {
+            domain: Some("f.x.org".into()),
+            secret: Some("s".into()),
+            ..Default::default()
+        })
+        .expect_err("a wildcard media port needs its public address");
+        assert!(matches!(e, Error::MediaAddress(_)), "{e}");
     }
 
     #[test]

@@ -13,13 +13,15 @@ use jingle_focus::runtime;
 const EXIT_REFUSED: u8 = 3;
 /// Exit code for an unusable configuration.
 const EXIT_CONFIG: u8 = 2;
+/// Exit code when the media port cannot be opened.
+const EXIT_MEDIA: u8 = 4;
 
 #[derive(Parser, Debug)]
 #[command(
     version,
     about = "Jingle conference focus: an XEP-0114 component for XMPP servers",
     after_help = "Exit codes: 0 clean shutdown (SIGINT/SIGTERM), 2 configuration error, \
-3 the server refused the component (wrong secret or domain)."
+3 the server refused the component (wrong secret or domain), 4 the media port cannot be opened."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -66,6 +68,13 @@ struct Serve {
     /// ROOM@MUC_SERVICE [default: conference.SERVER_DOMAIN].
     #[arg(long, value_name = "MUC_SERVICE")]
     muc_service: Option<String>,
+    /// The media bridge's one UDP port [default: 0.0.0.0:10000].
+    #[arg(long, value_name = "IP:PORT")]
+    media_bind: Option<std::net::SocketAddr>,
+    /// The address participants reach the media port at, put in ICE candidates (the public
+    /// address behind 1:1 NAT); required when --media-bind is a wildcard.
+    #[arg(long, value_name = "IP")]
+    media_address: Option<std::net::IpAddr>,
 }
 
 fn main() -> ExitCode {
@@ -78,6 +87,8 @@ fn main() -> ExitCode {
         server_domain: serve.server_domain,
         log: serve.log,
         muc_service: serve.muc_service,
+        media_bind: serve.media_bind,
+        media_address: serve.media_address,
     }) {
         Ok(config) => config,
         Err(e) => {
@@ -102,7 +113,17 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(runtime::run(&config, shutdown_signal())) {
+    let (bridge, events) = match bridge::BridgeHandle::spawn(config.bridge()) {
+        Ok(bridge) => bridge,
+        Err(e) => {
+            eprintln!(
+                "jingle-focus: cannot open the media port {}: {e}",
+                config.media_bind
+            );
+            return ExitCode::from(EXIT_MEDIA);
+        }
+    };
+    match runtime.block_on(runtime::run(&config, &bridge, events, shutdown_signal())) {
         Ok(()) => {
             tracing::info!("stopped");
             ExitCode::SUCCESS

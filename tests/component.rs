@@ -30,6 +30,8 @@ impl Running {
                 domain,
                 "--log",
                 "info",
+                "--media-bind",
+                "127.0.0.1:0",
             ])
             .env("JINGLE_FOCUS_SECRET", secret)
             .env("NO_COLOR", "1")
@@ -183,7 +185,7 @@ fn sigterm_is_a_clean_shutdown() {
 
 #[test]
 fn bad_configuration_exits_with_code_2() {
-    let cases: [(&[&str], &str); 3] = [
+    let cases: [(&[&str], &str); 4] = [
         (
             &["serve", "--domain", "focus.localhost"],
             "no component secret",
@@ -192,6 +194,18 @@ fn bad_configuration_exits_with_code_2() {
         (
             &["serve", "--config", "/nonexistent/jingle-focus.toml"],
             "cannot read",
+        ),
+        (
+            &[
+                "serve",
+                "--domain",
+                "f.localhost",
+                "--secret",
+                "x",
+                "--media-bind",
+                "0.0.0.0:0",
+            ],
+            "set media_address",
         ),
     ];
     for (args, message) in cases {
@@ -205,6 +219,28 @@ fn bad_configuration_exits_with_code_2() {
         assert!(stderr.contains(message), "{args:?}: {stderr}");
         assert_eq!(stderr.lines().count(), 1, "{args:?}: one line: {stderr}");
     }
+}
+
+#[test]
+fn a_media_port_in_use_exits_with_code_4() {
+    let taken = std::net::UdpSocket::bind("127.0.0.1:0").expect("a UDP port");
+    let port = taken.local_addr().expect("its address").to_string();
+    let out = Command::new(BINARY)
+        .args([
+            "serve",
+            "--domain",
+            "f.localhost",
+            "--secret",
+            "x",
+            "--media-bind",
+            &port,
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(4));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot open the media port"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
 }
 
 #[test]

@@ -888,10 +888,10 @@ impl Conference {
                 let Some(session) = self.endpoints.get(&endpoint).copied() else {
                     return;
                 };
-                let CloseReason::Failed(why) = reason else {
+                if reason != CloseReason::Failed {
                     return;
-                };
-                tracing::info!(room = %self.focus, ?endpoint, %why, "media failed");
+                }
+                tracing::info!(room = %self.focus, %endpoint, "media failed");
                 match session {
                     SessionRef::Own(id) => {
                         self.remove_participant(id, ReasonCondition::ConnectivityError, true, out)
@@ -908,7 +908,7 @@ impl Conference {
                 let Some(session) = self.endpoints.get(&endpoint).copied() else {
                     return;
                 };
-                tracing::warn!(room = %self.focus, ?endpoint, %error, "the bridge refused");
+                tracing::warn!(room = %self.focus, %endpoint, %error, "the bridge refused");
                 match session {
                     SessionRef::Own(id) => {
                         self.remove_participant(id, ReasonCondition::FailedApplication, true, out)

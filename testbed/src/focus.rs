@@ -30,6 +30,12 @@ impl Focus {
             .arg("serve")
             .args(["--xmpp-server", &server.component_addr().to_string()])
             .args(["--domain", &server.options.focus_domain])
+            .args([
+                "--muc-service",
+                &format!("conference.{}", server.options.domain),
+            ])
+            // Media on loopback, a free port: the tests and the demo run on one machine.
+            .args(["--media-bind", "127.0.0.1:0"])
             // The online marker is an info line of the runtime: keep it whatever the filter.
             .args(["--log", &format!("{log_filter},jingle_focus::runtime=info")])
             .env("JINGLE_FOCUS_SECRET", &server.options.component_secret)

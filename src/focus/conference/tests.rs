@@ -833,7 +833,7 @@ fn a_failed_transport_removes_the_participant() {
     let bob_endpoint = *w.endpoints.iter().nth(1).expect("bob's endpoint");
     w.deliver(vec![Input::Bridge(Event::Closed {
         endpoint: bob_endpoint,
-        reason: CloseReason::Failed("consent lost".into()),
+        reason: CloseReason::Failed,
     })]);
     let seen: BTreeSet<_> = w.take_seen().into_iter().collect();
     let expected: BTreeSet<_> = [
