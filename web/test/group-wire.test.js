@@ -1,0 +1,76 @@
+// Group calls (XEP-0521) against the real focus, bridge and ejabberd, with a participant
+// written straight against the wire (test/lib/wire-joiner.js: Strophe.js + sdp-map, no
+// plugin), in Chromium: three join one room and each receives the other two.
+// Run inside a loopback-only network namespace (see lib/browser.js).
+import { test, before, after, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestbed } from './lib/testbed.js';
+import { launchChromium } from './lib/browser.js';
+import { DemoPages } from './lib/demo-page.js';
+
+let bed;
+let browser;
+let pages;
+
+before(async () => {
+  bed = await startTestbed({
+    users: ['alice:alice-pw', 'bob:bob-pw', 'carol:carol-pw'], web: true, focus: true,
+    focusLog: process.env.FOCUS_LOG ?? 'info',
+  });
+  browser = await launchChromium();
+  pages = new DemoPages(browser, bed);
+});
+
+afterEach(() => pages.closeAll());
+
+after(async () => {
+  if (process.env.FOCUS_LOG_OUT) {
+    const { copyFileSync } = await import('node:fs');
+    copyFileSync(bed.info.focusLog, process.env.FOCUS_LOG_OUT);
+  }
+  await browser?.close().catch(() => {});
+  await bed?.stop();
+});
+
+/** A demo page logged in as `name`, with a wire joiner for `room` at `window.joiner`. */
+async function joiner(name, room) {
+  const page = await pages.loggedIn(name);
+  await page.evaluate(async ({ room, name }) => {
+    const { WireJoiner } = await import('/test/lib/wire-joiner.js');
+    // The page's own plugin would answer the focus's sessions too: this page is the joiner only.
+    window.demo.jingle.stop();
+    window.joiner = new WireJoiner(window.demo.conn, room, name);
+    await window.joiner.enterRoom();
+  }, { room, name });
+  return page;
+}
+
+/** Waits until the page receives video and audio from each of `users` (bare JIDs). */
+async function receivesFrom(page, users, deadline = 20000) {
+  return page.evaluate(async ({ users, deadline }) => {
+    const end = Date.now() + deadline;
+    let got = {};
+    while (Date.now() < end) {
+      got = await window.joiner.received();
+      if (users.every((u) => got[`xmpp:${u}`]?.frames > 5 && got[`xmpp:${u}`]?.samples > 0)) return got;
+      // getStats has no "frame decoded" event: poll it.
+      await new Promise((r) => { setTimeout(r, 100); });
+    }
+    throw new Error(`not receiving from all of ${users}: ${JSON.stringify(got)} ${window.joiner.errors}`);
+  }, { users, deadline });
+}
+
+const bare = (name) => pages.user(name).jid;
+
+test('three wire-level participants join one room; each receives the other two', async () => {
+  const names = ['alice', 'bob', 'carol'];
+  const joiners = [];
+  for (const name of names) joiners.push(await joiner(name, 'room1'));
+  for (const page of joiners) await page.evaluate(() => window.joiner.join());
+  for (const [i, page] of joiners.entries()) {
+    const others = names.filter((_, j) => j !== i).map(bare);
+    const got = await receivesFrom(page, others);
+    assert.equal(Object.keys(got).length, 2, `${names[i]} gets exactly two sessions: ${JSON.stringify(got)}`);
+  }
+  assert.deepEqual(pages.errors, []);
+});
