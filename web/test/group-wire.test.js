@@ -74,3 +74,38 @@ test('three wire-level participants join one room; each receives the other two',
   }
   assert.deepEqual(pages.errors, []);
 });
+
+/** Waits until the page decodes `user`'s video at a height within [min, max]; resolves to it. */
+function decodedHeight(page, user, { min = 1, max = Infinity }) {
+  return page.evaluate(async ({ user, min, max }) => {
+    const end = Date.now() + 20000;
+    let h = 0;
+    while (Date.now() < end) {
+      h = (await window.joiner.received())[user]?.height ?? 0;
+      if (h >= min && h <= max) return h;
+      // getStats has no "frame decoded" event: poll it.
+      await new Promise((r) => { setTimeout(r, 100); });
+    }
+    throw new Error(`decoded height stays ${h}, not within [${min}, ${max}]`);
+  }, { user, min, max: max === Infinity ? Number.MAX_SAFE_INTEGER : max });
+}
+
+test('simulcast: a small tile gets the low layer, a large one the high layer', async () => {
+  const [alice, bob, carol] = [await joiner('alice', 'room2'), await joiner('bob', 'room2'),
+    await joiner('carol', 'room2')];
+  await alice.evaluate(() => window.joiner.join({ simulcast: true }));
+  await bob.evaluate(() => window.joiner.join());
+  await carol.evaluate(() => window.joiner.join());
+  const a = `xmpp:${bare('alice')}`;
+  await receivesFrom(bob, [bare('alice')]);
+  await receivesFrom(carol, [bare('alice')]);
+  await bob.evaluate((a) => window.joiner.constrain(a, 180), a);
+  await carol.evaluate((a) => window.joiner.constrain(a, 720), a);
+  const small = await decodedHeight(bob, a, { max: 180 });
+  const large = await decodedHeight(carol, a, { min: 540 });
+  console.log(`# alice's video: ${small} rows in a small tile, ${large} rows in a large one`);
+  // The small tile grows: it switches to the high layer.
+  await bob.evaluate((a) => window.joiner.constrain(a, 720), a);
+  await decodedHeight(bob, a, { min: 540 });
+  assert.deepEqual(pages.errors, []);
+});

@@ -66,13 +66,28 @@ export class WireJoiner {
     });
   }
 
-  /** Sends our media to the focus; resolves once the focus accepted the session. */
-  async join() {
+  /**
+   * Sends our media to the focus; resolves once the focus accepted the session. With
+   * `simulcast`, video goes out in three layers (rid q, h, f: a quarter, half and full size).
+   */
+  async join({ simulcast = false } = {}) {
     this.sdp = await initSdpMap();
-    this.stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+    this.stream = await navigator.mediaDevices.getUserMedia({
+      audio: true, video: simulcast ? { width: 1280, height: 720 } : true,
+    });
     const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
     this.pc = pc;
-    for (const track of this.stream.getTracks()) pc.addTransceiver(track, { direction: 'sendonly', streams: [this.stream] });
+    for (const track of this.stream.getTracks()) {
+      const init = { direction: 'sendonly', streams: [this.stream] };
+      if (simulcast && track.kind === 'video') {
+        init.sendEncodings = [
+          { rid: 'q', scaleResolutionDownBy: 4 },
+          { rid: 'h', scaleResolutionDownBy: 2 },
+          { rid: 'f' },
+        ];
+      }
+      pc.addTransceiver(track, init);
+    }
     await pc.setLocalDescription(await pc.createOffer());
     await gathered(pc);
     const xml = this.sdp.sdpToJingle(pc.localDescription.sdp, {
@@ -127,20 +142,37 @@ export class WireJoiner {
     })().catch((e) => this.errors.push(`${action}: ${e.message}`));
   }
 
-  /** Decoded video frames and received audio samples per incoming session's user. */
+  /**
+   * Decoded video frames, the last decoded frame height and received audio samples, per
+   * incoming session's user.
+   */
   async received() {
     const out = {};
     for (const { pc, user } of this.incoming.values()) {
       let frames = 0;
       let samples = 0;
+      let height = 0;
       for (const s of (await pc.getStats()).values()) {
         if (s.type !== 'inbound-rtp') continue;
-        if (s.kind === 'video') frames += s.framesDecoded ?? 0;
+        if (s.kind === 'video') {
+          frames += s.framesDecoded ?? 0;
+          height = s.frameHeight ?? height;
+        }
         if (s.kind === 'audio') samples += s.totalSamplesReceived ?? 0;
       }
-      out[user] = { frames, samples };
+      out[user] = { frames, samples, height };
     }
     return out;
+  }
+
+  /** Asks the focus for video no taller than `maxHeight` on the session with `user`'s media. */
+  async constrain(user, maxHeight) {
+    const [sid] = [...this.incoming].find(([, s]) => s.user === user) ?? [];
+    if (!sid) throw new Error(`no session with ${user}`);
+    const iq = $iq({ type: 'set', to: this.focus })
+      .c('jingle', { xmlns: NS_JINGLE, action: 'session-info', sid, initiator: this.focus })
+      .c('video-constraints', { xmlns: 'urn:xmpp:jingle-focus:conference:0', 'max-height': maxHeight });
+    await sendIq(this.conn, iq);
   }
 
   /** Leaves the call (session-terminate) and the room. */
