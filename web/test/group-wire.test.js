@@ -14,7 +14,7 @@ let pages;
 
 before(async () => {
   bed = await startTestbed({
-    users: ['alice:alice-pw', 'bob:bob-pw', 'carol:carol-pw'], web: true, focus: true,
+    users: ['alice:alice-pw', 'bob:bob-pw', 'carol:carol-pw', 'dave:dave-pw'], web: true, focus: true,
     focusLog: process.env.FOCUS_LOG ?? 'info',
   });
   browser = await launchChromium();
@@ -107,5 +107,58 @@ test('simulcast: a small tile gets the low layer, a large one the high layer', a
   // The small tile grows: it switches to the high layer.
   await bob.evaluate((a) => window.joiner.constrain(a, 720), a);
   await decodedHeight(bob, a, { min: 540 });
+  assert.deepEqual(pages.errors, []);
+});
+
+/** Resolves to the ms between `since` (Date.now() in node) and `user`'s media leaving the page. */
+function goneAfter(page, user, since, deadline = 15000) {
+  return page.evaluate(async ({ user, since, deadline }) => {
+    const end = Date.now() + deadline;
+    while (Date.now() < end) {
+      const at = window.joiner.gone[user];
+      if (at) return at - since;
+      // The session-terminate arrives as a stanza the joiner records: poll the record.
+      await new Promise((r) => { setTimeout(r, 20); });
+    }
+    throw new Error(`${user}'s media is still there after ${deadline} ms`);
+  }, { user, since, deadline });
+}
+
+test('a late joiner sees and is seen by all; who leaves is gone within 2 s, who vanishes within 10 s', async () => {
+  const names = ['alice', 'bob', 'carol'];
+  const pagesOf = {};
+  for (const name of names) {
+    pagesOf[name] = await joiner(name, 'room3');
+    await pagesOf[name].evaluate(() => window.joiner.join());
+  }
+  // dave joins late.
+  pagesOf.dave = await joiner('dave', 'room3');
+  await pagesOf.dave.evaluate(() => window.joiner.join());
+  const everyone = [...names, 'dave'];
+  for (const name of everyone) {
+    await receivesFrom(pagesOf[name], everyone.filter((n) => n !== name).map(bare));
+  }
+  // carol hangs up: her media leaves the others' calls within 2 s.
+  const left = Date.now();
+  await pagesOf.carol.evaluate(() => window.joiner.leave());
+  for (const name of ['alice', 'bob', 'dave']) {
+    const ms = await goneAfter(pagesOf[name], `xmpp:${bare('carol')}`, left);
+    console.log(`# carol left: gone from ${name} after ${ms} ms`);
+    assert.ok(ms < 2000, `${name}: ${ms} ms`);
+  }
+  // dave's page hangs (media stops, XMPP stays): gone within 10 s.
+  const vanished = Date.now();
+  await pagesOf.dave.evaluate(() => window.joiner.vanish());
+  for (const name of ['alice', 'bob']) {
+    const ms = await goneAfter(pagesOf[name], `xmpp:${bare('dave')}`, vanished);
+    console.log(`# dave vanished: gone from ${name} after ${ms} ms`);
+    assert.ok(ms < 10000, `${name}: ${ms} ms`);
+  }
+  // bob's page is closed (tab killed): gone within 10 s.
+  const killed = Date.now();
+  await pagesOf.bob.context().close();
+  const ms = await goneAfter(pagesOf.alice, `xmpp:${bare('bob')}`, killed);
+  console.log(`# bob's tab closed: gone from alice after ${ms} ms`);
+  assert.ok(ms < 10000, `${ms} ms`);
   assert.deepEqual(pages.errors, []);
 });

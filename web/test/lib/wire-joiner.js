@@ -48,6 +48,8 @@ export class WireJoiner {
     /** Incoming sessions by sid: {pc, user (xmpp: URI of whose media), state}. */
     this.incoming = new Map();
     this.errors = [];
+    /** When (Date.now()) the session with each user's media was terminated by the focus. */
+    this.gone = {};
     this.handler = conn.addHandler((iq) => { this.onIq(iq); return true; }, NS_JINGLE, 'iq', 'set');
   }
 
@@ -134,6 +136,7 @@ export class WireJoiner {
         session.state = 'active';
       } else if (action === 'session-terminate') {
         const session = this.incoming.get(sid);
+        if (session) this.gone[session.user] = Date.now();
         session?.pc.close();
         session?.element?.remove();
         this.incoming.delete(sid);
@@ -173,6 +176,12 @@ export class WireJoiner {
       .c('jingle', { xmlns: NS_JINGLE, action: 'session-info', sid, initiator: this.focus })
       .c('video-constraints', { xmlns: 'urn:xmpp:jingle-focus:conference:0', 'max-height': maxHeight });
     await sendIq(this.conn, iq);
+  }
+
+  /** Stops every peer connection without a word to anyone, as a page that hangs would. */
+  vanish() {
+    this.pc.close();
+    for (const s of this.incoming.values()) s.pc.close();
   }
 
   /** Leaves the call (session-terminate) and the room. */
