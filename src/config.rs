@@ -171,6 +171,7 @@ impl Config {
             muc_service: self.muc_service.clone(),
             nick: self.focus_nick.clone(),
             max_participants: self.max_participants,
+            server_domain: self.server_domain.clone(),
         }
     }
 

@@ -222,6 +222,14 @@ impl Link<'_> {
             match self.focus.poll_output() {
                 Output::Send(stanza) => stream.feed(&edge::write(stanza)).await?,
                 Output::Bridge(command) => self.bridge.send(command),
+                Output::BridgeStats(request) => {
+                    let stats = self.bridge.stats().await.unwrap_or_default();
+                    let input = Input::BridgeStats {
+                        request: *request,
+                        stats,
+                    };
+                    self.focus.handle(input, Instant::now().into_std());
+                }
                 Output::Timeout(wake) => {
                     SinkExt::<&Element>::flush(stream).await?;
                     return Ok(wake);

@@ -4,4 +4,6 @@
 //! publisher's media to one subscriber. The runtime carries commands and events between
 //! them; the focus itself never touches media.
 
-pub use bridge::{CloseReason, Command, EndpointId, Event, ParticipantId, RefuseError, RoomId};
+pub use bridge::{
+    BridgeStats, CloseReason, Command, EndpointId, Event, ParticipantId, RefuseError, RoomId,
+};

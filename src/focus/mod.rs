@@ -28,6 +28,7 @@ pub mod muc;
 pub mod outbox;
 pub mod ping;
 pub mod signalling;
+pub mod stats;
 pub mod version;
 
 use bridge::{Command, Event, RoomId};
@@ -70,6 +71,8 @@ pub struct FocusConfig {
     pub nick: String,
     /// Participants per call unless the room's owners set otherwise.
     pub max_participants: usize,
+    /// The server the component is attached to: its users may read the counts.
+    pub server_domain: String,
 }
 
 /// What happened, as the focus needs to know it.
@@ -83,6 +86,11 @@ pub enum Input {
     Stanza(Stanza),
     /// Something the media bridge reports.
     Bridge(Event),
+    /// The bridge's counts, asked for by [`Output::BridgeStats`].
+    BridgeStats {
+        request: Iq,
+        stats: bridge::BridgeStats,
+    },
     /// The deadline of the last [`Output::Timeout`] has passed.
     Timeout,
     /// The component stream is (again) attached to the server.
@@ -102,6 +110,8 @@ pub enum Output {
     Send(Stanza),
     /// Tell the media bridge.
     Bridge(Command),
+    /// Read the bridge's counts and hand them back with [`Input::BridgeStats`].
+    BridgeStats(Box<Iq>),
     /// Nothing more for now: call [`Focus::handle`] with [`Input::Timeout`] at this instant
     /// (or never, for `None`), or earlier when an input arrives.
     Timeout(Option<Instant>),
@@ -142,6 +152,17 @@ impl Focus {
         self.rooms.len()
     }
 
+    /// What the focus holds now.
+    pub fn stats(&self) -> stats::FocusStats {
+        stats::FocusStats {
+            rooms: self.rooms.len(),
+            participants: self.rooms.values().map(Conference::participant_count).sum(),
+            sessions: self.rooms.values().map(Conference::session_count).sum(),
+            pending_iqs: self.out.pending.len(),
+            endpoints: self.out.endpoints.len(),
+        }
+    }
+
     /// The call of a room, by its focus JID.
     pub fn conference(&self, room: &BareJid) -> Option<&Conference> {
         self.rooms.get(room)
@@ -158,6 +179,10 @@ impl Focus {
         match input {
             Input::Stanza(stanza) => self.on_stanza(stanza),
             Input::Bridge(event) => self.on_bridge(event),
+            Input::BridgeStats { request, stats } => {
+                let reply = request.result(Some(stats::payload(self.stats(), &stats)));
+                self.out.send(Stanza::Iq(reply));
+            }
             Input::Timeout => self.on_timeout(now),
             // Rooms and sessions survive a short loss of the link; IQs lost with it time out.
             Input::Connected | Input::Disconnected => {}
@@ -216,6 +241,10 @@ impl Focus {
                 DefinedCondition::ServiceUnavailable,
                 Some("calls are at ROOM@this-domain"),
             ),
+            stats::NS if iq.from.domain().as_str() == self.config.server_domain => {
+                return self.out.push(Output::BridgeStats(Box::new(iq)));
+            }
+            stats::NS => iq.error(DefinedCondition::Forbidden, None),
             _ => iq.error(DefinedCondition::ServiceUnavailable, None),
         };
         self.out.send(Stanza::Iq(reply));

@@ -68,6 +68,11 @@ impl Outbox {
         self.outputs.pop_front()
     }
 
+    /// Queues an output as it is.
+    pub fn push(&mut self, output: Output) {
+        self.outputs.push_back(output);
+    }
+
     /// Sends a stanza that expects no answer (a result, an error, a presence).
     pub fn send(&mut self, stanza: Stanza) {
         self.outputs.push_back(Output::Send(stanza));

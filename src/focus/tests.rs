@@ -5,6 +5,7 @@
 use minidom::Element;
 
 use super::*;
+use crate::stanza::{DefinedCondition, IqKind, Stanza};
 use crate::xmpp::edge::{self, Rejection, NS_COMPONENT, NS_STANZAS};
 
 const NS: &str = "xmlns='jabber:component:accept'";
@@ -16,6 +17,7 @@ pub(crate) fn focus() -> Focus {
         muc_service: "conference.example".into(),
         nick: "focus".into(),
         max_participants: 16,
+        server_domain: "example".into(),
     };
     Focus::new(config, 7, Instant::now())
 }
@@ -35,6 +37,7 @@ fn replies(xml: &str) -> Vec<Element> {
         match focus.poll_output() {
             Output::Send(stanza) => out.push(edge::write(stanza)),
             Output::Bridge(command) => panic!("no bridge command expected: {command:?}"),
+            Output::BridgeStats(iq) => panic!("no bridge stats expected: {iq:?}"),
             Output::Timeout(_) => return out,
         }
     }
@@ -265,4 +268,59 @@ fn answers_at_any_jid_of_the_domain() {
     let out = replies(&xml);
     assert_eq!(out[0].attr("from"), Some("room1@focus.example"));
     assert_eq!(out[0].attr("type"), Some("result"));
+}
+
+#[test]
+fn counts_go_to_local_users_only_and_include_the_bridge() {
+    let mut focus = focus();
+    let ask = |from: &str| {
+        Input::Stanza(
+            edge::read(
+                &format!(
+                    "<iq {NS} type='get' id='s1' from='{from}' to='focus.example'><query xmlns='urn:xmpp:jingle-focus:stats:0'/></iq>"
+                )
+                .parse()
+                .unwrap(),
+            )
+            .unwrap(),
+        )
+    };
+    focus.handle(ask("mallory@elsewhere.example/x"), Instant::now());
+    let Output::Send(Stanza::Iq(reply)) = focus.poll_output() else {
+        panic!("a reply")
+    };
+    assert!(
+        matches!(reply.kind, IqKind::Error(ref e) if e.defined_condition == DefinedCondition::Forbidden)
+    );
+
+    focus.handle(ask("alice@example/web"), Instant::now());
+    let Output::BridgeStats(request) = focus.poll_output() else {
+        panic!("the bridge's counts are asked for")
+    };
+    let stats = bridge::BridgeStats {
+        endpoints: 3,
+        ..Default::default()
+    };
+    focus.handle(
+        Input::BridgeStats {
+            request: *request,
+            stats,
+        },
+        Instant::now(),
+    );
+    let Output::Send(Stanza::Iq(reply)) = focus.poll_output() else {
+        panic!("a reply")
+    };
+    let IqKind::Result(Some(query)) = reply.kind else {
+        panic!("a result")
+    };
+    let value = |name: &str| {
+        query
+            .children()
+            .find(|s| s.attr("name") == Some(name))
+            .and_then(|s| s.attr("value"))
+            .map(str::to_string)
+    };
+    assert_eq!(value("rooms").as_deref(), Some("0"));
+    assert_eq!(value("bridge/endpoints").as_deref(), Some("3"));
 }

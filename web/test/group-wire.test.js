@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { startTestbed } from './lib/testbed.js';
 import { launchChromium } from './lib/browser.js';
 import { DemoPages } from './lib/demo-page.js';
+import { connectClient, $iq } from './lib/xmpp-client.js';
 
 let bed;
 let browser;
@@ -62,6 +63,35 @@ async function receivesFrom(page, users, deadline = 20000) {
 
 const bare = (name) => pages.user(name).jid;
 
+/** The component's counts (urn:xmpp:jingle-focus:stats:0), as a local user reads them. */
+async function focusStats() {
+  const { jid, password } = pages.user('alice');
+  const client = await connectClient({ websocket: bed.info.websocket, jid, password });
+  try {
+    const reply = await client.sendIQ($iq({ type: 'get', to: bed.info.focus })
+      .c('query', { xmlns: 'urn:xmpp:jingle-focus:stats:0' }));
+    return Object.fromEntries([...reply.getElementsByTagName('stat')]
+      .map((s) => [s.getAttribute('name'), Number(s.getAttribute('value'))]));
+  } finally {
+    await client.disconnect();
+  }
+}
+
+/** Waits until the counts that a call holds are all back to zero; resolves to them. */
+async function backToBaseline(deadline = 15000) {
+  const held = ['rooms', 'participants', 'sessions', 'endpoints', 'bridge/endpoints', 'bridge/rooms',
+    'bridge/publishers', 'bridge/routes'];
+  const end = Date.now() + deadline;
+  let stats;
+  while (Date.now() < end) {
+    stats = await focusStats();
+    if (held.every((k) => stats[k] === 0)) return stats;
+    // The component has no "room freed" event for a client: ask again.
+    await new Promise((r) => { setTimeout(r, 200); });
+  }
+  throw new Error(`not back to the baseline: ${JSON.stringify(stats)}`);
+}
+
 test('three wire-level participants join one room; each receives the other two', async () => {
   const names = ['alice', 'bob', 'carol'];
   const joiners = [];
@@ -72,6 +102,12 @@ test('three wire-level participants join one room; each receives the other two',
     const got = await receivesFrom(page, others);
     assert.equal(Object.keys(got).length, 2, `${names[i]} gets exactly two sessions: ${JSON.stringify(got)}`);
   }
+  const during = await focusStats();
+  assert.equal(during.participants, 3);
+  assert.equal(during['bridge/endpoints'], 9, 'three own sessions and six links');
+  for (const page of joiners) await page.evaluate(() => window.joiner.leave());
+  const after = await backToBaseline();
+  assert.ok(after['bridge/packets-forwarded'] > 0);
   assert.deepEqual(pages.errors, []);
 });
 

@@ -221,6 +221,7 @@ impl World {
                     Output::Timeout(_) => break,
                     Output::Send(stanza) => self.on_stanza(stanza, &mut queue),
                     Output::Bridge(command) => self.on_command(command, &mut queue),
+                    Output::BridgeStats(_) => panic!("not asked for"),
                 }
             }
         }
@@ -759,6 +760,7 @@ fn the_call_is_limited_by_the_room_setting() {
         muc_service: "conference.example".into(),
         nick: "focus".into(),
         max_participants: 2,
+        server_domain: "example".into(),
     };
     w.focus = Focus::new(config, 1, w.now);
     w.enter_muc("alice", ALICE);
