@@ -7,7 +7,10 @@ import assert from 'node:assert/strict';
 import { startTestbed } from './lib/testbed.js';
 import { launchChromium } from './lib/browser.js';
 import { DemoPages } from './lib/demo-page.js';
-import { connectClient, $iq } from './lib/xmpp-client.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { connectClient, $iq, $pres, errorCondition, Strophe } from './lib/xmpp-client.js';
+import { loadSdpMap, vectorsDir } from './lib/vectors.js';
 
 let bed;
 let browser;
@@ -196,5 +199,71 @@ test('a late joiner sees and is seen by all; who leaves is gone within 2 s, who 
   const ms = await goneAfter(pagesOf.alice, `xmpp:${bare('bob')}`, killed);
   console.log(`# bob's tab closed: gone from alice after ${ms} ms`);
   assert.ok(ms < 10000, `${ms} ms`);
+  assert.deepEqual(pages.errors, []);
+});
+
+/** The frames each page has decoded from each other participant so far. */
+const framesSeen = (page) => page.evaluate(async () => Object.fromEntries(
+  Object.entries(await window.joiner.received()).map(([u, r]) => [u, r.frames])));
+
+test('hostile and malformed Jingle is refused and the call goes on', async () => {
+  const alice = await joiner('alice', 'room4');
+  const bob = await joiner('bob', 'room4');
+  await alice.evaluate(() => window.joiner.join());
+  await bob.evaluate(() => window.joiner.join());
+  await receivesFrom(alice, [bare('bob')]);
+  await receivesFrom(bob, [bare('alice')]);
+  const room = `room4@${bed.info.focus}`;
+  const sdp = await loadSdpMap();
+  const offer = readFileSync(join(vectorsDir, 'chromium-156-audio-video-offer.sdp'), 'utf8');
+  const { jid, password } = pages.user('carol');
+  const carol = await connectClient({ websocket: bed.info.websocket, jid, password });
+  const me = carol.conn.jid;
+  const initiate = (sid, sdpText = offer) => sdp.sdpToJingle(sdpText, {
+    action: 'session-initiate', sid, initiator: me, responder: room,
+  });
+  /** Sends `jingleXml` to the room's focus; resolves to the error condition (or 'result'). */
+  const send = async (jingleXml) => {
+    const iq = $iq({ type: 'set', to: room }).cnode(Strophe.xmlHtmlNode(jingleXml).documentElement);
+    try {
+      await carol.sendIQ(iq);
+      return 'result';
+    } catch (e) {
+      return errorCondition(e).condition;
+    }
+  };
+  // Not an occupant of the MUC room.
+  assert.equal(await send(initiate('c1')), 'forbidden');
+  // Now in the MUC room: the rest is refused for what it is, not for who sends it.
+  carol.send($pres({ to: `room4@conference.${bed.info.domain}/carol` })
+    .c('x', { xmlns: 'http://jabber.org/protocol/muc' }));
+  await carol.waitFor((p) => p.nodeName === 'presence'
+    && [...p.getElementsByTagName('status')].some((st) => st.getAttribute('code') === '110'));
+  // transport-info for alice's session: not carol's.
+  const aliceSid = await alice.evaluate(() => window.joiner.sid);
+  const ti = `<jingle xmlns='urn:xmpp:jingle:1' action='transport-info' sid='${aliceSid}'/>`;
+  assert.equal(await send(ti), 'item-not-found');
+  // An unknown action, and XML that is not a Jingle description.
+  assert.equal(await send(`<jingle xmlns='urn:xmpp:jingle:1' action='session-dance' sid='x1'/>`), 'bad-request');
+  assert.equal(await send(`<jingle xmlns='urn:xmpp:jingle:1' action='session-initiate' sid='x2'>
+    <content creator='initiator' name='0'><description xmlns='urn:xmpp:jingle:apps:rtp:1'/></content></jingle>`),
+  'bad-request');
+  // Hundreds of contents.
+  const many = offer.split('\r\n');
+  const audio = many.slice(many.findIndex((l) => l.startsWith('m=audio')), many.findIndex((l) => l.startsWith('m=video')));
+  const big = [...many.slice(0, many.findIndex((l) => l.startsWith('m=audio')))];
+  for (let i = 0; i < 200; i++) big.push(...audio.map((l) => (l.startsWith('a=mid:') ? `a=mid:m${i}` : l)));
+  const bigOffer = big.join('\r\n').replace(/a=group:BUNDLE[^\r]*/, 'a=group:BUNDLE');
+  assert.ok(['not-acceptable', 'bad-request'].includes(await send(initiate('c3', bigOffer))));
+  // Media still flows for alice and bob.
+  const [a0, b0] = [await framesSeen(alice), await framesSeen(bob)];
+  await receivesFrom(alice, [bare('bob')]);
+  await alice.waitForFunction((f) => window.joiner.received().then((r) => Object.entries(r)
+    .every(([u, x]) => x.frames > (f[u] ?? 0) + 10)), a0, { polling: 200, timeout: 15000 });
+  await bob.waitForFunction((f) => window.joiner.received().then((r) => Object.entries(r)
+    .every(([u, x]) => x.frames > (f[u] ?? 0) + 10)), b0, { polling: 200, timeout: 15000 });
+  const stats = await focusStats();
+  assert.ok(stats.participants >= 2);
+  await carol.disconnect();
   assert.deepEqual(pages.errors, []);
 });
