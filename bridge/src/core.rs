@@ -345,6 +345,7 @@ impl Bridge {
                         height: 0,
                         last_keyframe_request: None,
                         keyframe_pending: false,
+                        last_packet: None,
                     })
                     .collect(),
             });
@@ -603,7 +604,7 @@ impl Bridge {
             .iter()
             .map(|s| {
                 if s.video {
-                    endpoint::choose_layer(&source.tracks[s.source].layers, max_height)
+                    endpoint::choose_layer(&source.tracks[s.source].layers, max_height, now)
                 } else {
                     Some(0)
                 }
@@ -814,6 +815,17 @@ impl Bridge {
         for (id, t, l) in due {
             self.request_keyframe(id, t, l, now);
         }
+        // Layers start and stop (a sender under pressure drops its top layer) and change
+        // size: choose again for every subscriber.
+        let subscribers: Vec<EndpointId> = self
+            .endpoints
+            .iter()
+            .filter(|(_, e)| matches!(e.role, Role::Subscriber(_)))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in subscribers {
+            self.retarget(id, now);
+        }
         // dominant speakers
         let mut changes = Vec::new();
         for (&room_id, room) in &mut self.rooms {
@@ -950,13 +962,13 @@ impl Bridge {
                 codec.is_some_and(|c| media::is_keyframe_start(c, &packet.payload))
             })
         };
+        let layer = &mut track.layers[layer_index];
+        layer.last_packet = Some(now);
         if codec == Some(VideoCodec::Vp8)
             && let Some((_, h)) = media::vp8_keyframe(&packet.payload)
+            && layer.height != h
         {
-            let layer = &mut track.layers[layer_index];
-            if layer.height != h {
-                layer.height = h;
-            }
+            layer.height = h;
         }
         let Some(room) = self.rooms.get_mut(&room_id) else {
             return;

@@ -94,7 +94,13 @@ pub(crate) struct Layer {
     pub height: u16,
     pub last_keyframe_request: Option<Instant>,
     pub keyframe_pending: bool,
+    /// When its last packet arrived: a sender drops layers under CPU or bandwidth pressure
+    /// (Chromium stops its top layer), and a layer that sends nothing must not be chosen.
+    pub last_packet: Option<Instant>,
 }
+
+/// A layer that sent nothing for this long is not chosen.
+pub(crate) const LAYER_IDLE: Duration = Duration::from_millis(1500);
 
 /// A subscribing endpoint: one publisher's tracks, rewritten for this subscriber.
 pub(crate) struct Subscriber {
@@ -412,7 +418,7 @@ pub(crate) fn build_pc(
 
 /// Choose the layer for a wanted tile height: the smallest layer at least that tall, else the
 /// tallest. Heights not yet seen are assumed to halve per layer below a 720p top layer.
-pub(crate) fn choose_layer(layers: &[Layer], max_height: u32) -> Option<usize> {
+pub(crate) fn choose_layer(layers: &[Layer], max_height: u32, now: Instant) -> Option<usize> {
     if max_height == 0 || layers.is_empty() {
         return None;
     }
@@ -423,7 +429,22 @@ pub(crate) fn choose_layer(layers: &[Layer], max_height: u32) -> Option<usize> {
             h => u32::from(h),
         }
     };
-    (0..n).find(|&i| height(i) >= max_height).or(Some(n - 1))
+    let active = |i: &usize| {
+        layers[*i]
+            .last_packet
+            .is_some_and(|t| now.saturating_duration_since(t) < LAYER_IDLE)
+    };
+    // Among the layers that send (all of them before any packet came), the smallest tall
+    // enough, else the tallest.
+    let candidates: Vec<usize> = match (0..n).filter(active).collect::<Vec<_>>() {
+        live if live.is_empty() => (0..n).collect(),
+        live => live,
+    };
+    candidates
+        .iter()
+        .copied()
+        .find(|&i| height(i) >= max_height)
+        .or(candidates.last().copied())
 }
 
 /// Payload types and extension ids of an SDP the bridge produced, per m-line.
@@ -512,6 +533,7 @@ mod tests {
                 height,
                 last_keyframe_request: None,
                 keyframe_pending: false,
+                last_packet: None,
             })
             .collect()
     }
@@ -527,13 +549,30 @@ mod tests {
             (720, Some(2)),
             (1080, Some(2)),
         ];
+        let now = Instant::now();
         for (h, want) in cases {
-            assert_eq!(choose_layer(&three, h), want, "height {h}");
+            assert_eq!(choose_layer(&three, h, now), want, "height {h}");
         }
         // unknown heights: 180/360/720 assumed
-        assert_eq!(choose_layer(&layers(&[0, 0, 0]), 300), Some(1));
-        assert_eq!(choose_layer(&layers(&[0]), 100), Some(0));
-        assert_eq!(choose_layer(&[], 100), None);
+        assert_eq!(choose_layer(&layers(&[0, 0, 0]), 300, now), Some(1));
+        assert_eq!(choose_layer(&layers(&[0]), 100, now), Some(0));
+        assert_eq!(choose_layer(&[], 100, now), None);
+    }
+
+    #[test]
+    fn layers_that_stopped_sending_are_not_chosen() {
+        let t0 = Instant::now();
+        let now = t0 + LAYER_IDLE * 2;
+        let mut three = layers(&[180, 360, 720]);
+        three[0].last_packet = Some(now);
+        three[1].last_packet = Some(now);
+        // The top layer sent last long ago: a large tile gets the middle one.
+        three[2].last_packet = Some(t0);
+        assert_eq!(choose_layer(&three, 720, now), Some(1));
+        assert_eq!(choose_layer(&three, 180, now), Some(0));
+        // It comes back.
+        three[2].last_packet = Some(now);
+        assert_eq!(choose_layer(&three, 720, now), Some(2));
     }
 
     #[test]
