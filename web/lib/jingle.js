@@ -43,72 +43,17 @@
 
 import { Strophe, $build, $iq, $msg } from 'strophe.js';
 import { initSdpMap } from '../sdp-map.js';
+import { NS, children, child, readReason, randomId, addHandler } from './xml.js';
+import { Services } from './services.js';
 import { FileTransfers } from './file-transfer.js';
 import { splitSdp, joinSdp, mergeSections, fitToOffer, directionFor, withSender, sends,
   setupOf, iceCredentials, transportMids, withIceCredentials } from './sdp-sections.js';
 
-export const NS = {
-  JINGLE: 'urn:xmpp:jingle:1',
-  JINGLE_ERRORS: 'urn:xmpp:jingle:errors:1',
-  ICE_UDP: 'urn:xmpp:jingle:transports:ice-udp:1',
-  RTP: 'urn:xmpp:jingle:apps:rtp:1',
-  RTP_INFO: 'urn:xmpp:jingle:apps:rtp:info:1',
-  JMI: 'urn:xmpp:jingle-message:0',
-  HINTS: 'urn:xmpp:hints',
-  CARBONS: 'urn:xmpp:carbons:2',
-  FORWARD: 'urn:xmpp:forward:0',
-  EXTDISCO: 'urn:xmpp:extdisco:2',
-  STANZAS: 'urn:ietf:params:xml:ns:xmpp-stanzas',
-  DISCO_INFO: 'http://jabber.org/protocol/disco#info',
-  RECEIPTS: 'urn:xmpp:receipts',
-  /** XEP-0338's disco feature for BUNDLE (RFC 5888 grouping). */
-  BUNDLE_FEATURE: 'urn:ietf:rfc:5888',
-  /** XEP-0343's disco feature for WebRTC data channels. */
-  DTLS_SCTP: 'urn:xmpp:jingle:transports:dtls-sctp:1',
-  DATACHANNEL: 'urn:xmpp:jingle:apps:webrtc-datachannel:0',
-};
-
-/**
- * What we announce in disco#info (XEP-0030): Jingle RTP audio/video over ICE-UDP + DTLS,
- * BUNDLE, JMI, and files over a WebRTC data channel (XEP-0343). Peers decide from it whether
- * to offer a data channel or BUNDLE; we do the same with theirs.
- */
-export const FEATURES = [
-  NS.DISCO_INFO, NS.JINGLE, NS.RTP, 'urn:xmpp:jingle:apps:rtp:audio',
-  'urn:xmpp:jingle:apps:rtp:video', 'urn:xmpp:jingle:transports:ice-udp:1',
-  'urn:xmpp:jingle:apps:dtls:0', NS.BUNDLE_FEATURE, 'urn:xmpp:jingle:apps:grouping:0',
-  'urn:xmpp:jingle:apps:rtp:rtcp-fb:0', 'urn:xmpp:jingle:apps:rtp:rtp-hdrext:0',
-  'urn:ietf:rfc:5576', 'urn:xmpp:jingle:apps:rtp:ssma:0', NS.DTLS_SCTP, NS.DATACHANNEL,
-  NS.JMI, NS.RECEIPTS,
-];
+export { NS } from './xml.js';
+export { FEATURES, iceServersFromServices } from './services.js';
 
 const JMI_ACTIONS = ['propose', 'ringing', 'proceed', 'reject', 'retract', 'finish', 'accept'];
 const LIVE = new Set(['proposing', 'ringing', 'proceeding', 'connecting', 'active']);
-
-function children(el, name, ns) {
-  const out = [];
-  for (const n of el?.childNodes ?? []) {
-    if (n.nodeType !== 1) continue;
-    if (name && n.nodeName !== name && n.localName !== name) continue;
-    if (ns && n.namespaceURI !== ns && n.getAttribute('xmlns') !== ns) continue;
-    out.push(n);
-  }
-  return out;
-}
-const child = (el, name, ns) => children(el, name, ns)[0] ?? null;
-
-/** `{condition, text}` of a `<reason/>` inside `el`, or null. */
-function readReason(el) {
-  const reason = child(el, 'reason');
-  if (!reason) return null;
-  let condition = null;
-  let text = null;
-  for (const n of children(reason)) {
-    if (n.nodeName === 'text') text = n.textContent;
-    else condition ??= n.localName ?? n.nodeName;
-  }
-  return { condition: condition ?? 'general-error', text };
-}
 
 /**
  * A Jingle XML whose `<transport/>`s without ICE credentials get those of `bundle` (an ICE-UDP
@@ -168,39 +113,6 @@ function withContents(xml, extra) {
     }
   }
   return Strophe.serialize(jingle);
-}
-
-function randomId() {
-  const bytes = new Uint8Array(12);
-  crypto.getRandomValues(bytes);
-  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-/**
- * ICE servers from an XEP-0215 `<services/>` result. `stun:` URLs get no `?transport=` (Chromium
- * rejects it); `turn:`/`turns:` keep it and carry username/credential.
- */
-export function iceServersFromServices(services) {
-  const out = [];
-  for (const s of children(services, 'service')) {
-    const type = s.getAttribute('type');
-    const host = s.getAttribute('host');
-    if (!host || !['stun', 'turn', 'turns'].includes(type)) continue;
-    const port = s.getAttribute('port');
-    const transport = s.getAttribute('transport');
-    const h = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-    let url = `${type}:${h}${port ? `:${port}` : ''}`;
-    if (type !== 'stun' && transport) url += `?transport=${transport}`;
-    const server = { urls: url };
-    if (type !== 'stun') {
-      const username = s.getAttribute('username');
-      const password = s.getAttribute('password');
-      if (username) server.username = username;
-      if (password) server.credential = password;
-    }
-    out.push(server);
-  }
-  return out;
 }
 
 /** One Jingle session (a 1:1 call). Created by `Jingle`; listen to its events. */
@@ -1217,21 +1129,17 @@ export class Jingle extends EventTarget {
     this.connectTimeoutMs = connectTimeoutMs;
     this.iceRestartAfterMs = iceRestartAfterMs;
     this.rtcConfig = rtcConfig;
-    this.extdisco = extdisco;
     this.getUserMedia = getUserMedia;
+    /** STUN/TURN (XEP-0215) and disco#info (XEP-0030): lib/services.js. */
+    this.services = new Services(conn, { extdisco, disco });
     /** sid -> Call, live calls only. */
     this.calls = new Map();
     this._sdp = null;
     this.ready = initSdpMap().then((sdp) => { this._sdp = sdp; });
     this._handlers = [
-      this._addHandler((s) => this._isJingleIq(s), (s) => this._onJingleIq(s)),
-      this._addHandler((s) => s.nodeName === 'message', (s) => this._onMessage(s)),
+      addHandler(conn, (s) => this._isJingleIq(s), (s) => this._onJingleIq(s)),
+      addHandler(conn, (s) => s.nodeName === 'message', (s) => this._onMessage(s)),
     ];
-    if (disco) {
-      this._handlers.push(this._addHandler((s) => s.nodeName === 'iq'
-        && s.getAttribute('type') === 'get' && !!child(s, 'query', NS.DISCO_INFO),
-      (s) => this._onDiscoInfo(s)));
-    }
     if (carbons) {
       conn.sendIQ($iq({ type: 'set' }).c('enable', { xmlns: NS.CARBONS }).tree(), null,
         () => console.warn('jingle: message carbons not enabled'), 10000);
@@ -1244,6 +1152,26 @@ export class Jingle extends EventTarget {
     this._unwatch?.();
     for (const h of this._handlers) this.conn.deleteHandler(h);
     this._handlers = [];
+    this.services.stop();
+  }
+
+  /** Ask the server for STUN/TURN (XEP-0215). */
+  get extdisco() {
+    return this.services.extdisco;
+  }
+
+  set extdisco(on) {
+    this.services.extdisco = on;
+  }
+
+  /** STUN/TURN servers from our server (XEP-0215), [] if it has none or does not answer. */
+  iceServers() {
+    return this.services.iceServers();
+  }
+
+  /** The disco#info features (XEP-0030) of a JID as a Set; null if it does not answer in 3 s. */
+  features(jid) {
+    return this.services.features(jid);
   }
 
   /** True while any call is live (we then answer proposals with `busy`). */
@@ -1251,75 +1179,8 @@ export class Jingle extends EventTarget {
     return [...this.calls.values()].some((c) => c.live);
   }
 
-  _addHandler(match, fn) {
-    const ref = this.conn.addHandler((s) => {
-      try {
-        fn(s);
-      } catch (e) {
-        console.error('jingle: handler failed', e);
-      }
-      return true;
-    }, null, null, null);
-    // Match only our stanzas, so Strophe's IQ fallback still answers the others.
-    ref.isMatch = (s) => {
-      try {
-        return !!match(s);
-      } catch {
-        return false;
-      }
-    };
-    return ref;
-  }
-
   _forget(call) {
     this.calls.delete(call.sid);
-  }
-
-  /**
-   * The disco#info features (XEP-0030) of a full JID, as a Set; null if it does not answer
-   * within 3 s (then nothing optional is assumed).
-   */
-  features(jid) {
-    return new Promise((resolve) => {
-      this.conn.sendIQ($iq({ type: 'get', to: jid }).c('query', { xmlns: NS.DISCO_INFO }).tree(),
-        (iq) => resolve(new Set(children(child(iq, 'query'), 'feature')
-          .map((f) => f.getAttribute('var')))),
-        () => resolve(null), 3000);
-    });
-  }
-
-  /** Answers disco#info about us (no node) with FEATURES. */
-  _onDiscoInfo(iq) {
-    const query = child(iq, 'query', NS.DISCO_INFO);
-    const reply = $iq({ type: 'result', id: iq.getAttribute('id') ?? '',
-      to: iq.getAttribute('from') ?? undefined });
-    if (query.getAttribute('node')) {
-      reply.attrs({ type: 'error' }).c('error', { type: 'cancel' })
-        .c('item-not-found', { xmlns: NS.STANZAS });
-    } else {
-      reply.c('query', { xmlns: NS.DISCO_INFO })
-        .c('identity', { category: 'client', type: 'web', name: 'Jingle Focus' }).up();
-      for (const f of FEATURES) reply.c('feature', { var: f }).up();
-    }
-    this.conn.send(reply.tree());
-  }
-
-  /** STUN/TURN servers from our server (XEP-0215), [] if it has none or does not answer. */
-  iceServers() {
-    if (!this.extdisco) return Promise.resolve([]);
-    const domain = Strophe.getDomainFromJid(this.conn.jid);
-    return new Promise((resolve) => {
-      this.conn.sendIQ($iq({ type: 'get', to: domain }).c('services', { xmlns: NS.EXTDISCO }).tree(),
-        (iq) => {
-          try {
-            resolve(iceServersFromServices(child(iq, 'services')));
-          } catch (e) {
-            console.warn('jingle: bad XEP-0215 answer', e);
-            resolve([]);
-          }
-        },
-        () => resolve([]), 5000);
-    });
   }
 
   /**
