@@ -41,10 +41,11 @@
 // 'general-error', 'gone' (peer offline or unknown), plus 'answered-elsewhere' and
 // 'rejected-elsewhere' (another of our devices handled the call).
 
-import { Strophe, $build, $iq, $msg } from 'strophe.js';
+import { Strophe, $build, $iq } from 'strophe.js';
 import { initSdpMap } from '../sdp-map.js';
 import { NS, children, child, readReason, randomId, addHandler } from './xml.js';
 import { Services } from './services.js';
+import { Jmi } from './jmi.js';
 import { FileTransfers } from './file-transfer.js';
 import { splitSdp, joinSdp, mergeSections, fitToOffer, directionFor, withSender, sends,
   setupOf, iceCredentials, transportMids, withIceCredentials } from './sdp-sections.js';
@@ -52,7 +53,6 @@ import { splitSdp, joinSdp, mergeSections, fitToOffer, directionFor, withSender,
 export { NS } from './xml.js';
 export { FEATURES, iceServersFromServices } from './services.js';
 
-const JMI_ACTIONS = ['propose', 'ringing', 'proceed', 'reject', 'retract', 'finish', 'accept'];
 const LIVE = new Set(['proposing', 'ringing', 'proceeding', 'connecting', 'active']);
 
 /**
@@ -117,7 +117,7 @@ function withContents(xml, extra) {
 
 /** One Jingle session (a 1:1 call). Created by `Jingle`; listen to its events. */
 export class Call extends EventTarget {
-  constructor(jingle, { sid, peer, direction, media }) {
+  constructor(jingle, { sid, peer, direction, media, proposal = null }) {
     super();
     this.jingle = jingle;
     /** Session id (= the JMI id). */
@@ -145,6 +145,10 @@ export class Call extends EventTarget {
     /** What the peer said it muted (XEP-0167 session-info): {audio, video}. */
     this.remoteMuted = { audio: false, video: false };
     this._timer = null;
+    this._ringTimer = null;
+    /** The JMI proposal (lib/jmi.js) that rings or rang for this call, if any. */
+    this._proposal = proposal;
+    if (proposal) this._followProposal(proposal);
     this._chain = Promise.resolve(); // serialises the handling of the peer's Jingle actions
     this._remoteCandidates = []; // arrived before the remote description
     this._localCandidates = []; // gathered before our session-initiate/accept went out
@@ -166,6 +170,29 @@ export class Call extends EventTarget {
     this._retryRestart = false; // our ICE restart lost a tie-break or had to wait
     this._onCandidateSent = null;
     this._credsWithCandidate = false; // our restart answer: the first candidate carries them all
+  }
+
+  /** Follows the JMI proposal: ringing, proceed, and its end (reject, retract, finish...). */
+  _followProposal(p) {
+    p.addEventListener('ringing', () => {
+      if (this.state === 'proposing') this._setState('ringing');
+    });
+    p.addEventListener('proceed', ({ detail }) => {
+      if (!['proposing', 'ringing'].includes(this.state)) return;
+      clearTimeout(this._ringTimer);
+      this.peerFull = detail.from;
+      this._setState('proceeding');
+      this._enqueue(() => this._initiate());
+    });
+    p.addEventListener('ended', ({ detail }) => this._end(detail, detail.by));
+    if (this.direction === 'outgoing') {
+      this._ringTimer = setTimeout(() => p.retract('timeout'), this.jingle.ringTimeoutMs);
+      // Start the camera while it rings: the offer is then ready sooner after `proceed`.
+      this._startMedia().catch((e) => {
+        p.retract('failed-application');
+        console.warn('jingle: no media', e);
+      });
+    }
   }
 
   /** Our role in the session: 'initiator' | 'responder'. */
@@ -242,10 +269,7 @@ export class Call extends EventTarget {
       this._offer = null;
       this._enqueue(() => this._answer(offer));
     } else {
-      this.jingle._sendJmi(this.peerFull ?? this.peer, 'proceed', this.sid);
-      // Older JMI (before 0.4): tell our other devices with `accept` to our own bare JID;
-      // current clients learn it from the carbon of `proceed`.
-      this.jingle._sendJmi(Strophe.getBareJidFromJid(this.jingle.conn.jid), 'accept', this.sid);
+      this._proposal.proceed();
     }
   }
 
@@ -253,7 +277,7 @@ export class Call extends EventTarget {
   reject(condition = 'decline') {
     if (this.direction !== 'incoming' || this.state !== 'ringing') return;
     if (this._offer) this._terminate(condition);
-    else this.jingle._sendJmi(this.peerFull ?? this.peer, 'reject', this.sid, condition);
+    else this._proposal.reject(condition);
     this._end({ condition, text: null }, 'local');
   }
 
@@ -264,7 +288,8 @@ export class Call extends EventTarget {
   hangup(condition = 'success') {
     if (this.state === 'ended') return;
     if (this.direction === 'outgoing' && (this.state === 'proposing' || this.state === 'ringing')) {
-      this._retract(condition === 'success' ? 'cancel' : condition);
+      this._proposal?.retract(condition === 'success' ? 'cancel' : condition);
+      this._end({ condition: condition === 'success' ? 'cancel' : condition, text: null }, 'local');
       return;
     }
     if (this.direction === 'incoming' && this.state === 'ringing') {
@@ -274,7 +299,7 @@ export class Call extends EventTarget {
     if (this.peerFull && (this.pc || this.direction === 'outgoing' || this._sessionSeen)) {
       this._terminate(condition);
     }
-    this.jingle._sendJmi(this.peerFull ?? this.peer, 'finish', this.sid, condition);
+    this._proposal?.finish(condition);
     this._end({ condition, text: null }, 'local');
   }
 
@@ -831,11 +856,6 @@ export class Call extends EventTarget {
     }
   }
 
-  _retract(condition) {
-    this.jingle._sendJmi(this.peer, 'retract', this.sid, condition);
-    this._end({ condition, text: null }, 'local');
-  }
-
   _terminate(condition, text) {
     const jingle = $iq({ type: 'set', to: this.peerFull })
       .c('jingle', { xmlns: NS.JINGLE, action: 'session-terminate', sid: this.sid,
@@ -1063,11 +1083,13 @@ export class Call extends EventTarget {
   _end({ condition, text }, by) {
     if (this.state === 'ended') return;
     clearTimeout(this._timer);
+    clearTimeout(this._ringTimer);
     clearTimeout(this._restartTimer);
     clearTimeout(this._disconnectTimer);
     this._restartWait?.resolve(null);
     this.endReason = { condition, text: text ?? null, by };
     this.state = 'ended';
+    this._proposal?.end({ condition, text }, by);
     this._stopMedia();
     try {
       this.pc?.close();
@@ -1138,12 +1160,10 @@ export class Jingle extends EventTarget {
     this.ready = initSdpMap().then((sdp) => { this._sdp = sdp; });
     this._handlers = [
       addHandler(conn, (s) => this._isJingleIq(s), (s) => this._onJingleIq(s)),
-      addHandler(conn, (s) => s.nodeName === 'message', (s) => this._onMessage(s)),
     ];
-    if (carbons) {
-      conn.sendIQ($iq({ type: 'set' }).c('enable', { xmlns: NS.CARBONS }).tree(), null,
-        () => console.warn('jingle: message carbons not enabled'), 10000);
-    }
+    /** XEP-0353 proposals (lib/jmi.js). */
+    this.jmi = new Jmi(conn, { carbons });
+    this.jmi.addEventListener('proposal', ({ detail }) => this._onProposal(detail));
   }
 
   /** Removes the handlers and ends every call. */
@@ -1152,6 +1172,7 @@ export class Jingle extends EventTarget {
     this._unwatch?.();
     for (const h of this._handlers) this.conn.deleteHandler(h);
     this._handlers = [];
+    this.jmi.stop();
     this.services.stop();
   }
 
@@ -1190,37 +1211,20 @@ export class Jingle extends EventTarget {
   async call(jid, { audio = true, video = true } = {}) {
     await this.ready;
     const peer = Strophe.getBareJidFromJid(jid);
-    const call = new Call(this, { sid: randomId(), peer, direction: 'outgoing',
-      media: { audio, video } });
-    this.calls.set(call.sid, call);
-    this.dispatchEvent(new CustomEvent('state', { detail: { call, state: call.state } }));
+    const media = { audio, video };
     if (this.contacts && !this.contacts.isOnline(peer)) {
+      const call = new Call(this, { sid: randomId(), peer, direction: 'outgoing', media });
+      this.calls.set(call.sid, call);
+      this.dispatchEvent(new CustomEvent('state', { detail: { call, state: call.state } }));
       // Ended once the caller has had the chance to add listeners.
       setTimeout(() => call._end({ condition: 'gone', text: `${peer} is offline` }, 'local'), 0);
       return call;
     }
-    const msg = $msg({ to: peer, type: 'chat', id: call.sid })
-      .c('propose', { xmlns: NS.JMI, id: call.sid });
-    if (audio) msg.c('description', { xmlns: NS.RTP, media: 'audio' }).up();
-    if (video) msg.c('description', { xmlns: NS.RTP, media: 'video' }).up();
-    msg.up().c('store', { xmlns: NS.HINTS });
-    this.conn.send(msg.tree());
-    call._timer = setTimeout(() => {
-      if (call.state === 'proposing' || call.state === 'ringing') call._retract('timeout');
-    }, this.ringTimeoutMs);
-    // Start the camera while it rings: the offer is then ready sooner after `proceed`.
-    call._startMedia().catch((e) => {
-      call._retract('failed-application');
-      console.warn('jingle: no media', e);
-    });
+    const proposal = this.jmi.propose(peer, media);
+    const call = new Call(this, { sid: proposal.id, peer, direction: 'outgoing', media, proposal });
+    this.calls.set(call.sid, call);
+    this.dispatchEvent(new CustomEvent('state', { detail: { call, state: call.state } }));
     return call;
-  }
-
-  _sendJmi(to, action, id, condition) {
-    const msg = $msg({ to, type: 'chat' }).c(action, { xmlns: NS.JMI, id });
-    if (condition) msg.c('reason', { xmlns: NS.JINGLE }).c(condition).up().up();
-    msg.up().c('store', { xmlns: NS.HINTS });
-    this.conn.send(msg.tree());
   }
 
   /** Sends a `<jingle/>` (XML text) in an IQ set; `done(null)` on result, `done(error)`. */
@@ -1237,126 +1241,17 @@ export class Jingle extends EventTarget {
     }, 10000);
   }
 
-  // ---------------------------------------------------------------------------------------
-  // XEP-0353 messages
-
-  _jmiOf(msg) {
-    for (const n of children(msg)) {
-      if (JMI_ACTIONS.includes(n.nodeName) && (n.namespaceURI === NS.JMI
-        || n.getAttribute('xmlns') === NS.JMI)) return n;
-    }
-    return null;
-  }
-
-  _onMessage(msg) {
-    const own = Strophe.getBareJidFromJid(this.conn.jid);
-    const from = msg.getAttribute('from') ?? own;
-    // A carbon of a message one of our other devices sent or received.
-    const carbon = children(msg).find((n) => (n.nodeName === 'sent' || n.nodeName === 'received')
-      && (n.namespaceURI === NS.CARBONS || n.getAttribute('xmlns') === NS.CARBONS));
-    if (carbon) {
-      if (Strophe.getBareJidFromJid(from) !== own) return; // carbons only come from our account
-      const inner = child(child(carbon, 'forwarded'), 'message');
-      if (inner && carbon.nodeName === 'sent') this._onOwnDeviceJmi(inner);
-      return;
-    }
-    if (msg.getAttribute('type') === 'error') {
-      const call = this.calls.get(msg.getAttribute('id') ?? '');
-      if (call && call.direction === 'outgoing' && call.state === 'proposing') {
-        call._end({ condition: 'gone', text: 'the callee is unknown or offline' }, 'remote');
-      }
-      return;
-    }
-    const jmi = this._jmiOf(msg);
-    if (!jmi) return;
-    const id = jmi.getAttribute('id');
-    if (!id) return;
-    const action = jmi.nodeName;
-    if (action === 'accept' || (action === 'reject' && Strophe.getBareJidFromJid(from) === own)) {
-      // Older JMI: one of our devices answered or rejected, told to our own bare JID.
-      if (Strophe.getBareJidFromJid(from) === own && from !== this.conn.jid) {
-        const call = this.calls.get(id);
-        if (call?.direction === 'incoming' && call.state === 'ringing') {
-          call._end({ condition: action === 'accept' ? 'answered-elsewhere' : 'rejected-elsewhere',
-            text: null }, 'self');
-        }
-      }
-      return;
-    }
-    if (action === 'propose') {
-      this._onPropose(msg, jmi, from, id);
-      return;
-    }
-    const call = this.calls.get(id);
-    if (!call || call.peer !== Strophe.getBareJidFromJid(from)) return;
-    const reason = readReason(jmi);
-    switch (action) {
-      case 'ringing':
-        if (call.direction === 'outgoing' && call.state === 'proposing') call._setState('ringing');
-        break;
-      case 'proceed':
-        if (call.direction !== 'outgoing' || !['proposing', 'ringing'].includes(call.state)) break;
-        clearTimeout(call._timer);
-        call.peerFull = from;
-        call._setState('proceeding');
-        call._enqueue(() => call._initiate());
-        break;
-      case 'reject':
-        if (call.direction === 'outgoing' && ['proposing', 'ringing'].includes(call.state)) {
-          call._end({ condition: reason?.condition ?? 'decline', text: reason?.text }, 'remote');
-        }
-        break;
-      case 'retract':
-        if (call.direction === 'incoming') {
-          call._end({ condition: reason?.condition ?? 'cancel', text: reason?.text }, 'remote');
-        }
-        break;
-      case 'finish':
-        if (!call.peerFull || call.peerFull === from) {
-          call._end({ condition: reason?.condition ?? 'success', text: reason?.text }, 'remote');
-        }
-        break;
-      default:
-        break;
-    }
-  }
-
-  _onPropose(msg, jmi, from, id) {
-    if (!from.includes('/')) return;
-    if (Strophe.getBareJidFromJid(from) === Strophe.getBareJidFromJid(this.conn.jid)) return;
-    if (this.calls.has(id)) return; // a duplicate
-    const descs = children(jmi, 'description');
-    const media = {
-      audio: descs.some((d) => d.getAttribute('media') === 'audio'),
-      video: descs.some((d) => d.getAttribute('media') === 'video'),
-    };
-    if (!media.audio && !media.video) {
-      // Not an audio/video call (e.g. a file transfer proposal): not ours to answer.
-      return;
-    }
+  /** A JMI proposal: it rings, unless we are busy. */
+  _onProposal(p) {
     if (this.busy) {
-      this._sendJmi(from, 'reject', id, 'busy');
+      p.reject('busy');
       return;
     }
-    const call = new Call(this, { sid: id, peer: from, direction: 'incoming', media });
-    this.calls.set(id, call);
-    this._sendJmi(from, 'ringing', id);
-    // XEP-0184: Conversations shows "ringing" once the proposal is received.
-    if (msg.getAttribute('id') && child(msg, 'request', NS.RECEIPTS)) {
-      this.conn.send($msg({ to: from, id: randomId() })
-        .c('received', { xmlns: NS.RECEIPTS, id: msg.getAttribute('id') }).tree());
-    }
+    const call = new Call(this, { sid: p.id, peer: p.peerFull, direction: 'incoming',
+      media: p.media, proposal: p });
+    this.calls.set(call.sid, call);
+    p.ring();
     this.dispatchEvent(new CustomEvent('incoming', { detail: call }));
-  }
-
-  /** Our other device answered or rejected a call we ring for: stop ringing. */
-  _onOwnDeviceJmi(inner) {
-    const jmi = this._jmiOf(inner);
-    if (!jmi) return;
-    const call = this.calls.get(jmi.getAttribute('id') ?? '');
-    if (!call || call.direction !== 'incoming' || call.state !== 'ringing') return;
-    if (jmi.nodeName === 'proceed') call._end({ condition: 'answered-elsewhere', text: null }, 'self');
-    if (jmi.nodeName === 'reject') call._end({ condition: 'rejected-elsewhere', text: null }, 'self');
   }
 
   // ---------------------------------------------------------------------------------------
@@ -1559,7 +1454,8 @@ export class Jingle extends EventTarget {
       return;
     }
     const media = { audio: /^m=audio /m.test(sdp), video: /^m=video /m.test(sdp) };
-    const call = new Call(this, { sid, peer: from, direction: 'incoming', media });
+    const call = new Call(this, { sid, peer: from, direction: 'incoming', media,
+      proposal: this.jmi.forSession(sid, from, 'incoming') });
     call._offer = xml;
     call._sessionSeen = true;
     this.calls.set(sid, call);
