@@ -46,6 +46,7 @@ import { initSdpMap } from '../sdp-map.js';
 import { NS, children, child, readReason, randomId, addHandler } from './xml.js';
 import { Services } from './services.js';
 import { Jmi } from './jmi.js';
+import { LocalMedia } from './local-media.js';
 import { FileTransfers } from './file-transfer.js';
 import { splitSdp, joinSdp, mergeSections, fitToOffer, directionFor, withSender, sends,
   setupOf, iceCredentials, transportMids, withIceCredentials } from './sdp-sections.js';
@@ -135,13 +136,15 @@ export class Call extends EventTarget {
     this.endReason = null;
     /** @type {RTCPeerConnection|null} */
     this.pc = null;
-    this.localStream = null;
+    /** The camera and microphone of this call (lib/local-media.js). */
+    this.localMedia = new LocalMedia({ audio: media.audio, video: media.video,
+      getUserMedia: (c) => jingle.getUserMedia(c) });
+    this.localMedia.addEventListener('stream', ({ detail }) => {
+      this.dispatchEvent(new CustomEvent('localstream', { detail }));
+    });
     this.remoteStream = new MediaStream();
     /** File transfers (lib/file-transfer.js) once the data channel is open, else null. */
     this.files = null;
-    this.muted = false;
-    /** True while we send no video (also for a call without video until the camera is on). */
-    this.cameraOff = !media.video;
     /** What the peer said it muted (XEP-0167 session-info): {audio, video}. */
     this.remoteMuted = { audio: false, video: false };
     this._timer = null;
@@ -188,11 +191,29 @@ export class Call extends EventTarget {
     if (this.direction === 'outgoing') {
       this._ringTimer = setTimeout(() => p.retract('timeout'), this.jingle.ringTimeoutMs);
       // Start the camera while it rings: the offer is then ready sooner after `proceed`.
-      this._startMedia().catch((e) => {
+      this.localMedia.start().catch((e) => {
         p.retract('failed-application');
         console.warn('jingle: no media', e);
       });
     }
+  }
+
+  /** The local tracks (null before the camera/microphone were got). */
+  get localStream() {
+    return this.localMedia.stream;
+  }
+
+  get muted() {
+    return this.localMedia.muted;
+  }
+
+  /** True while we send no video (also for a call without video until the camera is on). */
+  get cameraOff() {
+    return this.localMedia.cameraOff;
+  }
+
+  set cameraOff(off) {
+    this.localMedia.cameraOff = !!off;
   }
 
   /** Our role in the session: 'initiator' | 'responder'. */
@@ -258,7 +279,7 @@ export class Call extends EventTarget {
     if (this.direction !== 'incoming' || this.state !== 'ringing') return;
     this._setState('proceeding');
     try {
-      await this._startMedia();
+      await this.localMedia.start();
     } catch (e) {
       this._end({ condition: 'failed-application', text: `no media: ${e.message}` }, 'local');
       return;
@@ -308,8 +329,7 @@ export class Call extends EventTarget {
    * an XEP-0167 `session-info` `<mute/>`/`<unmute/>`.
    */
   setMuted(muted) {
-    this.muted = !!muted;
-    for (const t of this.localStream?.getAudioTracks() ?? []) t.enabled = !this.muted;
+    this.localMedia.setMuted(muted);
     this._sendMute('audio', this.muted);
   }
 
@@ -320,11 +340,8 @@ export class Call extends EventTarget {
    * the change is negotiated (or refused, which leaves the camera off).
    */
   setCameraOff(off) {
-    this.cameraOff = !!off;
-    if (!this._remoteParts) {
-      for (const t of this.localStream?.getVideoTracks() ?? []) t.enabled = !this.cameraOff;
-      return Promise.resolve();
-    }
+    this.localMedia.setCameraOff(off);
+    if (!this._remoteParts) return Promise.resolve();
     this._sendMute('video', this.cameraOff);
     return this._enqueue(() => this._syncCamera());
   }
@@ -356,9 +373,9 @@ export class Call extends EventTarget {
     if (!want && t.sender.track) {
       const old = t.sender.track;
       await t.sender.replaceTrack(null);
-      this._dropLocalTrack(old);
+      this.localMedia.release(old);
     } else if (want && !t.sender.track) {
-      await t.sender.replaceTrack(await this._cameraTrack());
+      await t.sender.replaceTrack(await this.localMedia.camera());
     }
     const content = this.contents.get(t.mid);
     if (!content || sends(content.senders, this.localRole) === want) {
@@ -376,26 +393,6 @@ export class Call extends EventTarget {
   _videoTransceiver() {
     return this.pc?.getTransceivers().find((t) => t.mid !== null && !t.stopped
       && t.receiver.track.kind === 'video' && this.contents.has(t.mid)) ?? null;
-  }
-
-  /** A fresh camera track, added to localStream (the local preview shows it). */
-  async _cameraTrack() {
-    const stream = await this.jingle.getUserMedia({ video: true });
-    const [track] = stream.getVideoTracks();
-    if (this.state === 'ended') {
-      track.stop();
-      throw new Error('call ended');
-    }
-    for (const old of this.localStream?.getVideoTracks() ?? []) this._dropLocalTrack(old);
-    this.localStream ??= new MediaStream();
-    this.localStream.addTrack(track);
-    this.dispatchEvent(new CustomEvent('localstream', { detail: { stream: this.localStream } }));
-    return track;
-  }
-
-  _dropLocalTrack(track) {
-    track.stop();
-    this.localStream?.removeTrack(track);
   }
 
   /** Sends our offer's change of `senders` as content-modify; undo() if the peer refuses. */
@@ -420,7 +417,7 @@ export class Call extends EventTarget {
   /** Offers a video content with our camera (content-add); content-accept completes it. */
   async _addVideo() {
     const { pc } = this;
-    const track = await this._cameraTrack();
+    const track = await this.localMedia.camera();
     const transceiver = pc.addTransceiver(track, { direction: 'sendrecv',
       streams: [this.localStream] });
     await pc.setLocalDescription(await pc.createOffer());
@@ -440,7 +437,7 @@ export class Call extends EventTarget {
     this._offering = false;
     await this.pc.setLocalDescription({ type: 'rollback' });
     transceiver.stop();
-    this._dropLocalTrack(track);
+    this.localMedia.release(track);
     this._refused(err, action);
   }
 
@@ -471,7 +468,7 @@ export class Call extends EventTarget {
       this.cameraOff = true;
       const t = this._videoTransceiver();
       if (t?.sender.track) {
-        this._dropLocalTrack(t.sender.track);
+        this.localMedia.release(t.sender.track);
         t.sender.replaceTrack(null).catch(() => {});
       }
     }
@@ -556,7 +553,7 @@ export class Call extends EventTarget {
       // our camera only if it is on; if it is off the peer hears so with session-info.
       t.direction = 'sendrecv';
       if (!this.cameraOff && !this.localVideo && !t.sender.track) {
-        await t.sender.replaceTrack(await this._cameraTrack());
+        await t.sender.replaceTrack(await this.localMedia.camera());
       } else {
         muted.push(t.mid);
       }
@@ -599,7 +596,7 @@ export class Call extends EventTarget {
         const t = this.pc.getTransceivers().find((x) => x.mid === name);
         if (t?.sender.track) {
           if (t.sender.track.kind === 'video') this.cameraOff = true;
-          this._dropLocalTrack(t.sender.track);
+          this.localMedia.release(t.sender.track);
           await t.sender.replaceTrack(null);
         }
         if (t) t.direction = 'inactive';
@@ -876,21 +873,6 @@ export class Call extends EventTarget {
     return this._chain;
   }
 
-  /** Gets the camera/microphone once (later calls share the first request). */
-  _startMedia() {
-    this._media ??= (async () => {
-      const constraints = { audio: !!this.media.audio, video: !!this.media.video };
-      this.localStream = await this.jingle.getUserMedia(constraints);
-      if (this.state === 'ended') this._stopMedia();
-      this.dispatchEvent(new CustomEvent('localstream', { detail: { stream: this.localStream } }));
-    })();
-    return this._media;
-  }
-
-  _stopMedia() {
-    for (const t of this.localStream?.getTracks() ?? []) t.stop();
-  }
-
   /**
    * Creates the peer connection. `bundle`: the peer takes BUNDLE (`max-bundle`, fewest
    * candidates) or may not (`balanced`: a peer without BUNDLE, e.g. Dino, still connects).
@@ -1029,7 +1011,7 @@ export class Call extends EventTarget {
     // The peer's features decide BUNDLE and the data channel (clients that do not know
     // XEP-0343 end a session that offers it); unknown features: the safe choice, neither.
     const [features] = await Promise.all([this.jingle.features(this.peerFull),
-      this._startMedia()]);
+      this.localMedia.start()]);
     const pc = await this._createPc({ bundle: !!features?.has(NS.BUNDLE_FEATURE),
       dataChannel: !!(features?.has(NS.DTLS_SCTP) || features?.has(NS.DATACHANNEL)) });
     await pc.setLocalDescription(await pc.createOffer());
@@ -1049,7 +1031,7 @@ export class Call extends EventTarget {
 
   /** Callee: answers a session-initiate (the `<jingle/>` XML) with session-accept. */
   async _answer(offerXml) {
-    await this._startMedia();
+    await this.localMedia.start();
     const sdp = this.jingle._sdp.jingleToSdp(offerXml, { type: 'offer' });
     const pc = this.pc ?? await this._createPc({ bundle: /^a=group:BUNDLE /m.test(sdp),
       dataChannel: true });
@@ -1090,7 +1072,7 @@ export class Call extends EventTarget {
     this.endReason = { condition, text: text ?? null, by };
     this.state = 'ended';
     this._proposal?.end({ condition, text }, by);
-    this._stopMedia();
+    this.localMedia.stop();
     try {
       this.pc?.close();
     } catch { /* closing twice is harmless */ }
