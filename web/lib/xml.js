@@ -86,3 +86,15 @@ export function addHandler(conn, match, fn) {
   };
   return ref;
 }
+
+/** True if two JIDs are the same: node and domain compared without case, resource exactly. */
+export function sameJid(a, b) {
+  if (!a || !b) return false;
+  const split = (j) => {
+    const i = j.indexOf('/');
+    return i < 0 ? [j.toLowerCase(), null] : [j.slice(0, i).toLowerCase(), j.slice(i + 1)];
+  };
+  const [ba, ra] = split(a);
+  const [bb, rb] = split(b);
+  return ba === bb && ra === rb;
+}

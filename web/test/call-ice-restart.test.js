@@ -6,7 +6,8 @@ import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestbed } from './lib/testbed.js';
 import { launchChromium } from './lib/browser.js';
-import { DemoPages, connectedCall, holdInput, recordJingleErrors } from './lib/demo-page.js';
+import { DemoPages, connectedCall, holdInput, releaseInput, recordJingleErrors }
+  from './lib/demo-page.js';
 import { mediaFlows } from './lib/media.js';
 import { splitSdp, joinSdp, iceCredentials, transportMids, withIceCredentials }
   from '../lib/sdp-sections.js';
@@ -166,8 +167,8 @@ test('both restart ICE at once, or one restarts while the other changes its came
   let before = await Promise.all([local(alice), local(bob)]);
   for (const p of [alice, bob]) await holdInput(p);
   let done = Promise.all([alice, bob].map((p) => p.evaluate(() => window.demo.call.restartIce())));
-  for (const p of [alice, bob]) await p.waitForFunction(() => window.demo.call._offering);
-  await Promise.all([alice, bob].map((p) => p.evaluate(() => window.releaseInput())));
+  for (const p of [alice, bob]) await p.waitForFunction(() => window.demo.call.negotiating);
+  await Promise.all([alice, bob].map(releaseInput));
   await done;
   await Promise.all([newLocalUfrag(alice, before[0].ufrag), newLocalUfrag(bob, before[1].ufrag)]);
   let after = await Promise.all([local(alice), local(bob)]);
@@ -187,8 +188,8 @@ test('both restart ICE at once, or one restarts while the other changes its came
   for (const p of [alice, bob]) await holdInput(p);
   done = Promise.all([alice.evaluate(() => window.demo.call.setCameraOff(true)),
     bob.evaluate(() => window.demo.call.restartIce())]);
-  for (const p of [alice, bob]) await p.waitForFunction(() => window.demo.call._offering);
-  await Promise.all([alice, bob].map((p) => p.evaluate(() => window.releaseInput())));
+  for (const p of [alice, bob]) await p.waitForFunction(() => window.demo.call.negotiating);
+  await Promise.all([alice, bob].map(releaseInput));
   await done;
   await Promise.all([newLocalUfrag(alice, before[0].ufrag), newLocalUfrag(bob, before[1].ufrag)]);
   after = await Promise.all([local(alice), local(bob)]);

@@ -5,7 +5,8 @@ import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestbed } from './lib/testbed.js';
 import { launchChromium } from './lib/browser.js';
-import { DemoPages, callButton, holdInput, recordJingleErrors } from './lib/demo-page.js';
+import { DemoPages, callButton, holdInput, releaseInput, recordJingleErrors }
+  from './lib/demo-page.js';
 import { mediaFlows, videoStops } from './lib/media.js';
 import { connectClient, $iq, $msg } from './lib/xmpp-client.js';
 
@@ -67,17 +68,13 @@ async function call(alice, bob, media) {
 
 /** The negotiated video content as the page sees it: {senders, creator}. */
 const videoContent = (page) => page.evaluate(() => {
-  const { call } = window.demo;
-  const mids = call._midsOf('video', call.pc.remoteDescription.sdp);
-  return mids.map((m) => call.contents.get(m)).find(Boolean) ?? null;
+  const c = [...window.demo.call.contents.values()].find((x) => x.media === 'video');
+  return c ? { creator: c.creator, senders: c.senders } : null;
 });
 
 /** Waits until the page's call has the video `senders` given. */
-const sendersBecome = (page, senders) => page.waitForFunction((s) => {
-  const { call } = window.demo;
-  const mids = call._midsOf('video', call.pc.remoteDescription.sdp);
-  return mids.some((m) => call.contents.get(m)?.senders === s);
-}, senders);
+const sendersBecome = (page, senders) => page.waitForFunction((s) => [...window.demo.call
+  .contents.values()].some((c) => c.media === 'video' && c.senders === s), senders);
 
 /** Video frames decoded so far by the page's call. */
 const framesDecoded = (page) => page.evaluate(async () => {
@@ -184,9 +181,9 @@ test('both change the camera at once: the tie-break settles it and both changes 
     // Each sends its content-modify; neither sees the other's before sending.
     const done = both((o) => window.demo.call.setCameraOff(o), off);
     for (const p of [alice, bob]) {
-      await p.waitForFunction(() => window.demo.call._offering || window.demo.call._retryCamera);
+      await p.waitForFunction(() => window.demo.call.negotiating);
     }
-    await both(() => window.releaseInput());
+    await Promise.all([alice, bob].map(releaseInput));
     await done;
   };
 
@@ -217,8 +214,8 @@ test('both turn the camera on at once in an audio-only call: one video content, 
   for (const p of [alice, bob]) await holdInput(p);
   const done = Promise.all([alice, bob].map((p) => p.evaluate(() => window.demo.call
     .setCameraOff(false))));
-  for (const p of [alice, bob]) await p.waitForFunction(() => window.demo.call._offering);
-  await Promise.all([alice, bob].map((p) => p.evaluate(() => window.releaseInput())));
+  for (const p of [alice, bob]) await p.waitForFunction(() => window.demo.call.negotiating);
+  await Promise.all([alice, bob].map(releaseInput));
   await done;
   for (const p of [alice, bob]) await sendersBecome(p, 'both');
   await Promise.all([videoResumes(alice, 0), videoResumes(bob, 0)]);
@@ -259,8 +256,8 @@ test('malformed or unexpected content actions in a call get Jingle errors; the c
       }, 5000);
     });
   }, { action, contents });
-  const video = (await videoContent(alice)) && await alice.evaluate(() => window.demo.call
-    ._midsOf('video', window.demo.call.pc.remoteDescription.sdp)[0]);
+  const video = await alice.evaluate(() => [...window.demo.call.contents]
+    .find(([, c]) => c.media === 'video')?.[0]);
   const rows = [
     ['content-modify', [{ creator: 'initiator', name: 'nope', senders: 'none' }], 'bad-request'],
     ['content-modify', [{ creator: 'initiator', name: video, senders: 'sideways' }], 'bad-request'],

@@ -4,6 +4,7 @@
 //   const pages = new DemoPages(browser, bed);
 //   const alice = await pages.loggedIn('alice');
 //   const bob = await pages.loggedIn('bob', '/?relay=1');
+//   const focus = await pages.plugin('carol');         // the plugin alone, no presence
 //   await connectedCall(alice, bob, 'bob', 'alice');
 //   await status(alice, 'In a call with bob.').waitFor();
 //   assert.deepEqual(pages.errors, []);
@@ -32,20 +33,56 @@ export class DemoPages {
     return this.bed.info.users.find((u) => u.jid.startsWith(`${name}@`));
   }
 
-  /** A fresh page on the demo (`query`: URL knobs such as '/?relay=1'), logged in as `name`. */
-  async loggedIn(name, query = '') {
+  /** A fresh page of its own context; its XMPP input can be held (holdInput). */
+  async _page(name) {
     const context = await this.browser.newContext();
     this._contexts.push(context);
     await serveWebFilesFromDisk(context, this.bed.info.http);
     const page = await context.newPage();
     page.setDefaultTimeout(DEADLINE);
     this._watch(page, name);
+    await relayWebSocket(page);
+    return page;
+  }
+
+  /** A fresh page on the demo (`query`: URL knobs such as '/?relay=1'), logged in as `name`. */
+  async loggedIn(name, query = '') {
+    const page = await this._page(name);
     await page.goto(new URL(query || '/', this.bed.info.http).href);
     const u = this.user(name);
     await page.getByLabel('JID').fill(u.jid);
     await page.getByLabel('Password').fill(u.password);
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.getByRole('heading', { name: 'Online users' }).waitFor();
+    return page;
+  }
+
+  /**
+   * A page that runs the plugin alone (lib/jingle.js, no demo UI) logged in as `name`, as
+   * `window.jingle` (with `window.conn`, and the modules as `window.lib`). Without
+   * `presence` it sends none: to others it is a JID with no presence, like a conference focus.
+   */
+  async plugin(name, { presence = false, options = {} } = {}) {
+    const page = await this._page(name);
+    // The idle demo page gives the origin (loopback, for the WebSocket) and the import map.
+    await page.goto(this.bed.info.http);
+    const u = this.user(name);
+    await page.evaluate(async ({ jid, password, websocket, presence: pres, options: opts }) => {
+      const { Strophe, $pres } = await import('strophe.js');
+      window.lib = await import('/lib/jingle.js');
+      const conn = new Strophe.Connection(websocket);
+      await new Promise((resolve, reject) => conn.connect(jid, password, (status) => {
+        if (status === Strophe.Status.CONNECTED) resolve();
+        if ([Strophe.Status.AUTHFAIL, Strophe.Status.CONNFAIL].includes(status)) {
+          reject(new Error(`login failed: ${status}`));
+        }
+      }));
+      window.conn = conn;
+      window.jingle = new window.lib.Jingle(conn, opts);
+      await window.jingle.ready;
+      if (pres) conn.send($pres());
+    }, { jid: u.jid, password: u.password, websocket: this.bed.info.websocket, presence,
+      options });
     return page;
   }
 
@@ -100,19 +137,38 @@ export async function acceptedCall(caller, callee, calleeName, callerName) {
 }
 
 /**
- * Holds the stanzas a page receives until `window.releaseInput()`: two pages then both send
- * their request before seeing the other's, which makes a collision (tie-break) certain.
+ * Relays the page's WebSocket (its XMPP stream) through playwright, so that a test can hold
+ * what the page receives (holdInput). Set up before the page connects.
  */
-export const holdInput = (page) => page.evaluate(() => {
-  const proto = window.demo.conn._proto;
+async function relayWebSocket(page) {
   const held = [];
-  const deliver = proto._onMessage.bind(proto);
-  proto._onMessage = (m) => { held.push(m); };
-  window.releaseInput = () => {
-    proto._onMessage = deliver;
-    for (const m of held.splice(0)) deliver(m);
+  let holding = false;
+  page.holdInput = () => { holding = true; };
+  page.releaseInput = () => {
+    holding = false;
+    for (const deliver of held.splice(0)) deliver();
   };
-});
+  await page.routeWebSocket(/\/ws$/, (ws) => {
+    const server = ws.connectToServer();
+    server.onMessage((m) => {
+      if (holding) held.push(() => ws.send(m));
+      else ws.send(m);
+    });
+    ws.onMessage((m) => server.send(m));
+    ws.onClose((code, reason) => server.close({ code, reason }));
+    server.onClose((code, reason) => ws.close({ code, reason }));
+  });
+}
+
+/**
+ * Holds the stanzas a page receives (on the wire, before the page sees them) until
+ * `releaseInput(page)`: two pages then both send their request before seeing the other's,
+ * which makes a collision (tie-break) certain.
+ */
+export const holdInput = async (page) => page.holdInput();
+
+/** Delivers what holdInput held, in order, and stops holding. */
+export const releaseInput = async (page) => page.releaseInput();
 
 /**
  * Records the Jingle error conditions (urn:xmpp:jingle:errors:1, e.g. 'tie-break') the page
