@@ -26,6 +26,7 @@
 import { Strophe, $build } from 'strophe.js';
 import { NS, children, child, parseXml, readReason } from './xml.js';
 import { FileTransfers } from './file-transfer.js';
+import { IceRestart, localPwd } from './ice-restart.js';
 import { splitSdp, joinSdp, mergeSections, fitToOffer, directionFor, withSender, sends,
   setupOf, iceCredentials, transportMids, withIceCredentials } from './sdp-sections.js';
 
@@ -93,24 +94,6 @@ function withPwd(xml, ufrag, pwd) {
   return Strophe.serialize(jingle);
 }
 
-/** True if a `<transport/>` of `jingle` has a DTLS fingerprint with an answer's setup. */
-function answersSetup(jingle) {
-  return children(jingle, 'content').some((c) => children(child(c, 'transport'), 'fingerprint')
-    .some((f) => ['active', 'passive'].includes(f.getAttribute('setup'))));
-}
-
-/** Jingle XML `xml` with the `<content/>`s of `extra` (XML) whose names it lacks. */
-function withContents(xml, extra) {
-  const jingle = parseXml(xml);
-  const names = children(jingle, 'content').map((c) => c.getAttribute('name'));
-  for (const c of children(parseXml(extra), 'content')) {
-    if (!names.includes(c.getAttribute('name'))) {
-      jingle.appendChild(jingle.ownerDocument.importNode(c, true));
-    }
-  }
-  return Strophe.serialize(jingle);
-}
-
 /** Content names (= mids) of the m-lines of one kind in `sdp`. */
 function midsOf(kind, sdp) {
   const out = [];
@@ -142,16 +125,7 @@ export class Session extends EventTarget {
   #pendingAdd = null; // {mid, transceiver, track} of our unanswered content-add
   #retryCamera = false; // our change lost a tie-break: redo it after the peer's
   #connectTimer = null;
-  // ICE restarts
-  #wasConnected = false; // connected once: losing the connection restarts ICE
-  #remoteCreds = new Map(); // mid -> the peer's ICE {ufrag, pwd} as last signalled
-  #oldCreds = new Set(); // 'ufrag pwd' the peer replaced: late candidates, no restart
-  #restartWait = null; // {resolve}: our ICE restart awaits the peer's credentials
-  #restartTimer = null; // an ICE restart is under way: ends the session if not connected
-  #disconnectTimer = null; // ICE 'disconnected': restart if it lasts
-  #retryRestart = false; // our ICE restart lost a tie-break or had to wait
-  #onCandidateSent = null;
-  #credsWithCandidate = false; // our restart answer: the first candidate carries them all
+  #ice; // ICE restarts (lib/ice-restart.js)
 
   /**
    * Made by the registry (lib/sessions.js), which is `host`: it sends our IQs
@@ -189,6 +163,26 @@ export class Session extends EventTarget {
     this.initiateXml = offer;
     /** The session-accept (ours or the peer's) as `<jingle/>` XML, once known. */
     this.acceptXml = null;
+    this.#ice = new IceRestart(this, {
+      settings: host.settings,
+      remoteCredentials: (mid) => (this.#remoteParts ? iceCredentials(this.#remoteParts, mid)
+        : null),
+      transportMids: (name) => transportMids(this.#remoteParts, name),
+      applyCredentials: (fresh) => this.#applyCredentials(fresh),
+      remoteSdp: (type) => this.#remoteSdp(type),
+      addRemoteCandidates: (list) => this.#addRemoteCandidates(list),
+      offer: (xml) => this.#offerOut(xml, true),
+      settle: () => { this.#offering = false; },
+      offering: () => this.#offering,
+      holdCandidates: () => { this.#canSendCandidates = false; },
+      releaseCandidates: (keep) => {
+        this.#localCandidates = this.#localCandidates.filter(keep);
+        this.#flushLocalCandidates();
+      },
+      enqueue: (fn) => this.#enqueue(fn),
+      afterPeerChange: () => this.#afterPeerChange(),
+      terminate: (condition, text) => this.terminate(condition, text),
+    });
   }
 
   /** The peer's role in the session. */
@@ -220,7 +214,7 @@ export class Session extends EventTarget {
 
   /** True while a change of ours (content-add/-modify, ICE restart) awaits the peer. */
   get negotiating() {
-    return this.#offering || this.#retryCamera || this.#retryRestart;
+    return this.#offering || this.#retryCamera || this.#ice.pending;
   }
 
   /**
@@ -300,9 +294,7 @@ export class Session extends EventTarget {
   end({ condition, text = null }, by) {
     if (this.state === 'ended') return;
     clearTimeout(this.#connectTimer);
-    clearTimeout(this.#restartTimer);
-    clearTimeout(this.#disconnectTimer);
-    this.#restartWait?.resolve(null);
+    this.#ice.stop();
     this.endReason = { condition, text: text ?? null, by };
     this.state = 'ended';
     try {
@@ -346,7 +338,7 @@ export class Session extends EventTarget {
     if (!this.#remoteParts || !['connecting', 'active'].includes(this.state)) {
       return Promise.resolve();
     }
-    return this.#enqueue(() => this.#iceRestart());
+    return this.#enqueue(() => this.#ice.restart());
   }
 
   // -------------------------------------------------------------------------------------------
@@ -416,25 +408,10 @@ export class Session extends EventTarget {
     } catch {
       return ERRORS.badRequest;
     }
-    const fresh = this.#newCredentials(jingle);
-    if (!fresh.length) {
-      this.#enqueue(() => this.#addRemoteCandidates(list));
-      return null;
-    }
-    // New ICE credentials: an ICE restart. While ours awaits an answer, credentials with
-    // candidates (Conversations, us) or with an answer's DTLS setup (StanzaJS) are the
-    // answer; else (no candidates, as Conversations offers) they are the peer's offer.
-    if (this.#restartWait && (list.some((c) => c.candidate) || answersSetup(jingle))) {
-      this.#noteCredentials(fresh);
-      this.#restartWait.resolve({ fresh, list });
-      return null;
-    }
-    // Both renegotiate at once: ours (the initiator's) wins, as for content-modify.
-    if (this.#offering && this.role === 'initiator') return ERRORS.tieBreak;
-    this.#noteCredentials(fresh);
-    this.#restartWait?.resolve(null); // we are the responder: the peer's restart wins
-    this.#enqueue(() => this.#onIceRestart(fresh, list));
-    return null;
+    // New ICE credentials in it are an ICE restart (lib/ice-restart.js).
+    const { error, candidates } = this.#ice.transportInfo(jingle, list);
+    if (candidates) this.#enqueue(() => this.#addRemoteCandidates(list));
+    return error ?? null;
   }
 
   /** The peer's content-add, -modify or -remove: checked here, applied in order. */
@@ -488,14 +465,11 @@ export class Session extends EventTarget {
     });
     pc.addEventListener('connectionstatechange', () => {
       if (this.state === 'ended') return;
-      if (pc.connectionState === 'connected') {
-        this.#wasConnected = true;
-        this.#setState('active');
-        this.#restartDone();
-      }
+      if (pc.connectionState === 'connected') this.#setState('active');
+      this.#ice.connectionState(pc.connectionState);
       if (pc.connectionState === 'failed') {
-        if (this.#wasConnected) {
-          this.#iceTrouble(true); // e.g. a network change: restart ICE
+        if (this.#ice.wasConnected) {
+          this.#ice.iceState('failed'); // e.g. a network change: restart ICE
           return;
         }
         this.#host.send(this.peer, this.#terminateXml('connectivity-error'));
@@ -503,13 +477,7 @@ export class Session extends EventTarget {
       }
     });
     pc.addEventListener('iceconnectionstatechange', () => {
-      const ice = pc.iceConnectionState;
-      if (this.state === 'ended') return;
-      if (ice === 'failed' || ice === 'disconnected') this.#iceTrouble(ice === 'failed');
-      else if (ice === 'connected' || ice === 'completed') {
-        clearTimeout(this.#disconnectTimer);
-        this.#disconnectTimer = null;
-      }
+      if (this.state !== 'ended') this.#ice.iceState(pc.iceConnectionState);
     });
     return pc;
   }
@@ -769,10 +737,7 @@ export class Session extends EventTarget {
       this.#retryCamera = false;
       await this.#syncCamera();
     }
-    if (this.#retryRestart) {
-      this.#retryRestart = false;
-      await this.#iceRestart();
-    }
+    await this.#ice.redo();
   }
 
   /** The peer's content-add: its new contents go into the session; content-accept answers. */
@@ -894,17 +859,14 @@ export class Session extends EventTarget {
       }
       // With the pwd too: Conversations takes new ufrag/pwd with candidates as the answer to
       // its ICE restart.
-      const pwd = c.usernameFragment ? this.#localPwd(c.usernameFragment) : null;
+      const pwd = c.usernameFragment ? localPwd(this.pc, c.usernameFragment) : null;
       if (pwd) xml = withPwd(xml, c.usernameFragment, pwd);
-      if (this.#credsWithCandidate && c.candidate) {
-        this.#credsWithCandidate = false;
-        xml = withContents(xml, this.#credentialsXml());
-      }
+      xml = this.#ice.outgoing(xml, c);
       this.#host.send(this.peer, xml).then((err) => {
         if (err) console.warn('jingle: transport-info refused', err);
       });
     }
-    this.#onCandidateSent?.(c);
+    this.#ice.sent(c);
   }
 
   #mids() {
@@ -938,47 +900,7 @@ export class Session extends EventTarget {
   }
 
   // -------------------------------------------------------------------------------------------
-  // ICE restarts, as Conversations does them (JingleRtpConnection: checkForIceRestart,
-  // initiateIceRestart): the offer is a transport-info with new ufrag/pwd and no candidates,
-  // the answer comes as the other side's first candidates with its new ufrag/pwd.
-
-  /** The peer's ICE credentials for `mid` as last signalled (restarts included), or null. */
-  #peerCredentials(mid) {
-    return this.#remoteCreds.get(mid) ?? (this.#remoteParts
-      ? iceCredentials(this.#remoteParts, mid) : null);
-  }
-
-  /**
-   * The `<transport/>`s of a transport-info whose ufrag/pwd differ from the peer's current
-   * ones: [{name, ufrag, pwd}]; empty for plain candidates (or before the session).
-   */
-  #newCredentials(jingle) {
-    const out = [];
-    if (!this.#remoteParts) return out;
-    for (const c of children(jingle, 'content')) {
-      const name = c.getAttribute('name');
-      const t = child(c, 'transport');
-      const ufrag = t?.getAttribute('ufrag');
-      const pwd = t?.getAttribute('pwd');
-      const now = this.#peerCredentials(name);
-      if (ufrag && pwd && now && (now.ufrag !== ufrag || now.pwd !== pwd)
-        && !this.#oldCreds.has(`${ufrag} ${pwd}`)) {
-        out.push({ name, ufrag, pwd });
-      }
-    }
-    return out;
-  }
-
-  /** Notes new credentials at once, so the transport-infos after them are plain candidates. */
-  #noteCredentials(fresh) {
-    for (const { name, ufrag, pwd } of fresh) {
-      for (const mid of transportMids(this.#remoteParts, name)) {
-        const old = this.#peerCredentials(mid);
-        if (old) this.#oldCreds.add(`${old.ufrag} ${old.pwd}`);
-        this.#remoteCreds.set(mid, { ufrag, pwd });
-      }
-    }
-  }
+  // ICE restarts (lib/ice-restart.js)
 
   /** Puts the peer's new credentials into its description (and into content-add stubs). */
   #applyCredentials(fresh) {
@@ -987,164 +909,6 @@ export class Session extends EventTarget {
       this.#bundleTransport?.setAttribute('ufrag', ufrag);
       this.#bundleTransport?.setAttribute('pwd', pwd);
     }
-  }
-
-  /** Our ICE credentials as a transport-info without candidates: the restart offer. */
-  #credentialsXml() {
-    const parts = splitSdp(this.pc.localDescription.sdp);
-    const jingle = $build('jingle', { xmlns: NS.JINGLE, action: 'transport-info', sid: this.sid,
-      initiator: this.initiator ?? undefined });
-    for (const { mid } of parts.sections) {
-      const creds = mid !== null && this.contents.has(mid) ? iceCredentials(parts, mid) : null;
-      if (!creds) continue;
-      jingle.c('content', { creator: this.contents.get(mid).creator, name: mid })
-        .c('transport', { xmlns: NS.ICE_UDP, ufrag: creds.ufrag, pwd: creds.pwd }).up().up();
-    }
-    return Strophe.serialize(jingle.tree());
-  }
-
-  /** Our ICE pwd that goes with `ufrag` (current or pending description), or null. */
-  #localPwd(ufrag) {
-    for (const d of [this.pc?.localDescription, this.pc?.currentLocalDescription]) {
-      const parts = splitSdp(d?.sdp ?? '');
-      for (const { mid } of parts.sections) {
-        const creds = iceCredentials(parts, mid);
-        if (creds?.ufrag === ufrag) return creds.pwd;
-      }
-    }
-    return null;
-  }
-
-  /** Our ICE restart: a new offer whose credentials go out alone; the peer's come back. */
-  async #iceRestart() {
-    const { pc } = this;
-    if (!pc || !this.#remoteParts || this.state === 'ended' || this.#restartWait) return;
-    if (pc.signalingState !== 'stable') {
-      this.#retryRestart = true; // our content-add awaits its content-accept
-      return;
-    }
-    this.#restartStarted();
-    this.#canSendCandidates = false; // the peer gets our credentials before our candidates
-    await pc.setLocalDescription(await pc.createOffer({ iceRestart: true }));
-    const answered = new Promise((resolve) => { this.#restartWait = { resolve }; });
-    const err = await this.#offerOut(this.#credentialsXml(), true);
-    if (this.state === 'ended') return;
-    if (err) {
-      this.#restartWait = null;
-      await pc.setLocalDescription({ type: 'rollback' });
-      // The held candidates of the rolled-back offer are of no use.
-      const local = splitSdp(pc.localDescription?.sdp ?? '');
-      const ufrags = new Set(local.sections.map((s) => iceCredentials(local, s.mid)?.ufrag));
-      this.#localCandidates = this.#localCandidates.filter((c) => !c.usernameFragment
-        || ufrags.has(c.usernameFragment));
-      this.#flushLocalCandidates();
-      if (err.jingle === 'tie-break') this.#retryRestart = true; // redone after the peer's change
-      else console.warn(`jingle: ICE restart refused: ${err.condition}`);
-      this.#restartDone();
-      return;
-    }
-    this.#flushLocalCandidates();
-    // A peer that acknowledges but never answers (Dino): give up, keep the old ICE session.
-    const giveUp = setTimeout(() => this.#restartWait?.resolve(null), 10000);
-    const answer = await answered;
-    clearTimeout(giveUp);
-    this.#restartWait = null;
-    this.#offering = false;
-    if (this.state === 'ended') return;
-    if (!answer) {
-      // The peer's own restart came instead (we are the responder), or no answer came.
-      if (pc.signalingState === 'have-local-offer') {
-        await pc.setLocalDescription({ type: 'rollback' });
-      }
-      this.#restartDone();
-      return;
-    }
-    this.#applyCredentials(answer.fresh);
-    await pc.setRemoteDescription({ type: 'answer', sdp: this.#remoteSdp('answer') });
-    await this.#addRemoteCandidates(answer.list);
-    this.#restartDone();
-  }
-
-  /**
-   * The peer's ICE restart: its new credentials as a remote offer; our answer's credentials go
-   * with our first candidates, which leave before anything else of ours.
-   */
-  async #onIceRestart(fresh, list) {
-    const { pc } = this;
-    this.#retryRestart = false;
-    this.#restartStarted();
-    this.#applyCredentials(fresh);
-    await pc.setRemoteDescription({ type: 'offer', sdp: this.#remoteSdp('offer') });
-    const answer = await pc.createAnswer();
-    const parts = splitSdp(answer.sdp);
-    const sent = this.#candidateSent(iceCredentials(parts, parts.sections[0]?.mid ?? null)?.ufrag);
-    this.#credsWithCandidate = true; // every content's, for peers that read them per content
-    await pc.setLocalDescription(answer);
-    await this.#addRemoteCandidates(list);
-    await sent;
-    this.#restartDone();
-    await this.#afterPeerChange();
-  }
-
-  /** Resolves once a candidate of ICE generation `ufrag` (or end-of-candidates) went out. */
-  #candidateSent(ufrag) {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.#onCandidateSent = null;
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.#credsWithCandidate = false;
-        done();
-      }, 3000); // none gathered: the restart still goes on
-      this.#onCandidateSent = (c) => {
-        if (!c.candidate || c.usernameFragment === ufrag) done();
-      };
-    });
-  }
-
-  /** A restart began: unless connected within connectTimeoutMs, the session ends. */
-  #restartStarted() {
-    if (this.#restartTimer) return;
-    this.#restartTimer = setTimeout(() => {
-      this.#restartTimer = null;
-      this.#restartWait?.resolve(null);
-      if (this.state === 'ended' || this.pc?.connectionState === 'connected') return;
-      this.terminate('connectivity-error', 'no connection after ICE restart');
-    }, this.#host.settings.connectTimeoutMs);
-  }
-
-  /** The restart is negotiated: done if connected (else the connection state will tell). */
-  #restartDone() {
-    if (this.pc?.connectionState !== 'connected' || this.#restartWait) return;
-    clearTimeout(this.#restartTimer);
-    this.#restartTimer = null;
-  }
-
-  /**
-   * ICE failed or is disconnected in a session that had connected. The initiator restarts at
-   * once if failed, after iceRestartAfterMs if still disconnected. The responder leaves it to
-   * the initiator (as StanzaJS does: it ends a session on a responder's restart) and restarts
-   * only if none came after twice that (Conversations restarts from either side).
-   */
-  #iceTrouble(failed) {
-    if (!this.#wasConnected || this.#restartTimer) return;
-    const after = this.#host.settings.iceRestartAfterMs;
-    if (this.role === 'initiator' && failed) this.#lostConnection();
-    else {
-      this.#disconnectTimer ??= setTimeout(() => this.#lostConnection(),
-        this.role === 'initiator' ? after : 2 * after);
-    }
-  }
-
-  /** ICE failed or stayed disconnected after the session had connected: restart it. */
-  #lostConnection() {
-    clearTimeout(this.#disconnectTimer);
-    this.#disconnectTimer = null;
-    if (this.state === 'ended' || !this.#wasConnected || this.#restartTimer) return;
-    this.#restartStarted();
-    this.restartIce();
   }
 
   // -------------------------------------------------------------------------------------------
