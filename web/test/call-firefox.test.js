@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { startTestbed } from './lib/testbed.js';
 import { launchChromium, launchFirefox } from './lib/browser.js';
-import { serveWebFilesFromDisk } from './lib/web-files.js';
+import { serveWebFilesFromDisk, serveWebFilesFromDiskPuppeteer } from './lib/web-files.js';
 import { mediaFlows, videoStops } from './lib/media.js';
 import { addFirefoxIceAddress } from './lib/netns.js';
 
@@ -69,8 +69,9 @@ async function firefoxSide() {
   const page = await context.newPage();
   page.setDefaultTimeout(DEADLINE);
   watch(page, 'firefox');
-  // Firefox loads every file from the testbed's own web server; a load that hangs names the
-  // requests still pending.
+  // As for Chromium: the page from the testbed, its files from disk (see lib/web-files.js); a
+  // load that hangs names the requests still pending.
+  await serveWebFilesFromDiskPuppeteer(page, bed.info.http);
   const pending = new Set();
   page.on('request', (r) => pending.add(r.url()));
   for (const end of ['requestfinished', 'requestfailed']) {

@@ -1,5 +1,6 @@
 // Serves the demo page's static files (everything but the page itself and /config.json) to a
-// browser context straight from web/ on disk, through playwright's request interception.
+// browser context straight from web/ on disk, through playwright's (Chromium) or puppeteer's
+// (Firefox) request interception.
 //
 // Why: the testbed's static server (tiny_http) now and then leaves one of Chromium's requests
 // pending for good (seen: /lib/jingle.js pending > 10 s, about one page load in 25), which
@@ -20,20 +21,39 @@ const MIME = {
   '.html': 'text/html; charset=utf-8',
 };
 
-/** Routes `${base}/<file>` requests of `context` to web/<file> on disk. */
+/** The response for `${origin}/<path>` from web/<path> on disk: {status, body?, contentType?}. */
+async function fromDisk(path) {
+  const file = normalize(join(webRoot, decodeURIComponent(path)));
+  if (!file.startsWith(webRoot + sep)) return { status: 403 };
+  try {
+    const body = await readFile(file);
+    return { status: 200, body, contentType: MIME[extname(file)] ?? 'application/octet-stream' };
+  } catch {
+    return { status: 404 };
+  }
+}
+
+/** True for what comes from disk: everything of `origin` but the page and /config.json. */
+const servedFromDisk = (url, origin) => url.origin === origin && url.pathname !== '/'
+  && url.pathname !== '/config.json';
+
+/** Routes `${base}/<file>` requests of `context` (playwright) to web/<file> on disk. */
 export async function serveWebFilesFromDisk(context, base) {
   const origin = new URL(base).origin;
-  await context.route((url) => url.origin === origin && url.pathname !== '/'
-    && url.pathname !== '/config.json', async (route) => {
-    const path = decodeURIComponent(new URL(route.request().url()).pathname);
-    const file = normalize(join(webRoot, path));
-    if (!file.startsWith(webRoot + sep)) return route.fulfill({ status: 403 });
-    try {
-      const body = await readFile(file);
-      return route.fulfill({ status: 200, body,
-        contentType: MIME[extname(file)] ?? 'application/octet-stream' });
-    } catch {
-      return route.fulfill({ status: 404 });
+  await context.route((url) => servedFromDisk(url, origin), async (route) => route
+    .fulfill(await fromDisk(new URL(route.request().url()).pathname)));
+}
+
+/** The same for a puppeteer page (Firefox over WebDriver BiDi), through request interception. */
+export async function serveWebFilesFromDiskPuppeteer(page, base) {
+  const origin = new URL(base).origin;
+  await page.setRequestInterception(true);
+  page.on('request', async (request) => {
+    const url = new URL(request.url());
+    if (!servedFromDisk(url, origin)) {
+      await request.continue();
+      return;
     }
+    await request.respond(await fromDisk(url.pathname));
   });
 }
