@@ -4,6 +4,7 @@
 import { Strophe } from 'strophe.js';
 import { OnlineContacts, OwnPresence } from './lib/roster.js';
 import { Jingle } from './lib/jingle.js';
+import { attachRooms, detachRooms } from './demo-rooms.js';
 
 Strophe.setLogLevel(Strophe.LogLevel.WARN);
 
@@ -221,8 +222,11 @@ function onStatus(conn, status, condition, elem) {
         rtcConfig: rtcConfigFromUrl(),
         extdisco: params.get('extdisco') !== '0',
         contacts: state.contacts,
+        focusDomain: state.config.focus ?? null,
       });
       state.jingle.addEventListener('incoming', (e) => showCall(e.detail));
+      state.rooms = attachRooms({ jingle: state.jingle, setStatus,
+        conference: state.config.conference ?? `conference.${Strophe.getDomainFromJid(conn.jid)}` });
       state.presence = new OwnPresence(conn);
       state.presence.followCalls(state.jingle);
       state.presence.send();
@@ -279,6 +283,8 @@ function saslFailure(elem) {
 function ended() {
   state.presence?.stop();
   state.presence = null;
+  detachRooms();
+  state.rooms = null;
   state.jingle?.stop();
   state.jingle = null;
   state.contacts?.stop();

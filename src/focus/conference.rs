@@ -542,6 +542,7 @@ impl Conference {
             }
             Action::SessionTerminate => {
                 reply(out, iq.result(None));
+                tracing::info!(room = %self.focus, reason = ?jingle.reason, "a participant ended a session carrying someone's media");
                 if let Some(sub) = self.participants.get_mut(&key.0) {
                     sub.declined.insert(key.1);
                 }
@@ -657,6 +658,8 @@ impl Conference {
         });
         let sub_jid = self.participants.get(&key.0).map(|p| p.jid.clone());
         let pub_jid = self.participants.get(&key.1).map(|p| p.jid.clone());
+        tracing::debug!(room = %self.focus, subscriber = ?sub_jid, publisher = ?pub_jid, ?reason,
+            stage = ?link.stage, "link closed");
         if let (Some(sub), Some(publ)) = (&sub_jid, &pub_jid) {
             self.changes.push(Change::LinkClosed {
                 subscriber: sub.clone(),

@@ -20,6 +20,9 @@
 //                   renegotiation, session-info, ICE restarts, terminate)
 //   sessions.js     the registry: IQ routing by sid, Jingle errors, accept policies
 //   call.js         a 1:1 call: a proposal, then one session
+//   muc.js          being in a MUC room (XEP-0045)
+//   group-call.js   a group call (XEP-0521): our session to the room's focus, and one
+//                   incoming session per other participant, accepted at once
 //
 // A 1:1 call rings every device of the callee with XEP-0353, then negotiates one session; a
 // `session-initiate` without a proposal (older clients) rings as well. While a call is live,
@@ -32,8 +35,11 @@ import { Services } from './services.js';
 import { Jmi } from './jmi.js';
 import { Sessions, ERRORS } from './sessions.js';
 import { Call } from './call.js';
+import { GroupCall } from './group-call.js';
 
 export { NS } from './xml.js';
+export { GroupCall, Participant } from './group-call.js';
+export { MucRoom } from './muc.js';
 export { FEATURES, iceServersFromServices } from './services.js';
 export { Call } from './call.js';
 export { Session } from './session.js';
@@ -43,7 +49,8 @@ export { Jmi, Proposal } from './jmi.js';
 
 /**
  * The Jingle sessions and calls of one Strophe.js connection. Events: 'incoming' (detail:
- * Call), 'state' ({call, state}), 'ended' ({call, reason, text, by}).
+ * Call), 'state' ({call, state}), 'ended' ({call, reason, text, by}), 'groupcall' (detail:
+ * GroupCall, as soon as joinRoom() made it).
  */
 export class Jingle extends EventTarget {
   #removePolicy;
@@ -68,13 +75,19 @@ export class Jingle extends EventTarget {
    * @param {{isOnline: (jid: string) => boolean}} [opts.contacts] presence (lib/roster.js
    *   OnlineContacts): calls to a contact it says is offline end at once with 'gone'
    *   instead of ringing nobody until the timeout (the server would store the proposal)
+   * @param {string} [opts.focusDomain] the conference focus component's domain: the call of
+   *   room `ROOM@conference.HOST` is at `ROOM@<focusDomain>` (default `focus.` + our server's
+   *   domain)
    */
   constructor(conn, { ringTimeoutMs = 30000, rtcConfig = {}, extdisco = true,
     getUserMedia = (c) => navigator.mediaDevices.getUserMedia(c), carbons = true,
     contacts = null, dataChannel = true, disco = true, connectTimeoutMs = 30000,
-    iceRestartAfterMs = 3000 } = {}) {
+    iceRestartAfterMs = 3000, focusDomain = null } = {}) {
     super();
     this.conn = conn;
+    this.focusDomain = focusDomain ?? `focus.${Strophe.getDomainFromJid(conn.jid)}`;
+    /** room JID -> GroupCall, live ones only. */
+    this.groupCalls = new Map();
     this.contacts = contacts;
     this.ringTimeoutMs = ringTimeoutMs;
     this.getUserMedia = getUserMedia;
@@ -96,15 +109,46 @@ export class Jingle extends EventTarget {
   /** Removes the handlers and ends every call and session. */
   stop() {
     for (const call of [...this.calls.values()]) call.hangup('gone');
+    for (const call of [...this.groupCalls.values()]) call.leave();
     this.#removePolicy();
     this.sessions.stop();
     this.jmi.stop();
     this.services.stop();
   }
 
-  /** True while any call is live (we then answer proposals with `busy`). */
+  /** True while any call, 1:1 or group, is live (we then answer proposals with `busy`). */
   get busy() {
-    return [...this.calls.values()].some((c) => c.live);
+    return [...this.calls.values()].some((c) => c.live)
+      || [...this.groupCalls.values()].some((c) => c.live);
+  }
+
+  /** The conference focus of a MUC room: `ROOM@<focusDomain>`. */
+  focusFor(room) {
+    return `${Strophe.getNodeFromJid(room)}@${this.focusDomain}`;
+  }
+
+  /**
+   * Joins the group call (XEP-0521) of the MUC room `room` (entering the room first if we are
+   * not in it, as `nick`, default our JID's local part). Resolves to the GroupCall once the
+   * focus acknowledged our session; rejects if the room or the focus refuses (the Error's
+   * `condition`: 'forbidden', 'registration-required', 'resource-constraint', ...).
+   * `simulcast` (default true): our video goes in three layers, each participant receiving
+   * the one that fits its tile.
+   */
+  async joinRoom(room, { audio = true, video = true, nick = null, password = null,
+    simulcast = true, focus = null } = {}) {
+    await this.ready;
+    const jid = Strophe.getBareJidFromJid(room);
+    if (this.groupCalls.get(jid)?.live) throw new Error(`already in the call of ${jid}`);
+    const call = new GroupCall(this, { room: jid, focus: focus ?? this.focusFor(jid),
+      nick: nick ?? Strophe.getNodeFromJid(this.conn.jid), password, audio, video, simulcast });
+    this.groupCalls.set(jid, call);
+    call.addEventListener('ended', () => {
+      if (this.groupCalls.get(jid) === call) this.groupCalls.delete(jid);
+    }, { once: true });
+    this.dispatchEvent(new CustomEvent('groupcall', { detail: call }));
+    await call.join();
+    return call;
   }
 
   get connectTimeoutMs() {

@@ -19,17 +19,21 @@ export class LocalMedia extends EventTarget {
   #getUserMedia;
   #started = null;
   #stopped = false;
+  #camera;
 
   /**
    * @param {object} [opts]
    * @param {boolean} [opts.audio=true] the microphone
    * @param {boolean} [opts.video=true] the camera (false: the camera starts off)
+   * @param {boolean|MediaTrackConstraints} [opts.camera=true] what to ask of the camera
+   *   (a group call asks for 1280x720, to send it in simulcast layers)
    * @param {(c: MediaStreamConstraints) => Promise<MediaStream>} [opts.getUserMedia]
    */
-  constructor({ audio = true, video = true,
+  constructor({ audio = true, video = true, camera = true,
     getUserMedia = (c) => navigator.mediaDevices.getUserMedia(c) } = {}) {
     super();
     this.#getUserMedia = getUserMedia;
+    this.#camera = camera;
     /** What start() asks for. */
     this.audio = !!audio;
     this.video = !!video;
@@ -48,7 +52,8 @@ export class LocalMedia extends EventTarget {
   /** Gets the camera/microphone once (later calls share the first request). */
   start() {
     this.#started ??= (async () => {
-      const stream = await this.#getUserMedia({ audio: this.audio, video: this.video });
+      const stream = await this.#getUserMedia({ audio: this.audio,
+        video: this.video ? this.#camera : false });
       this.stream = stream;
       for (const t of stream.getAudioTracks()) t.enabled = !this.muted;
       for (const t of stream.getVideoTracks()) t.enabled = !this.cameraOff;
@@ -81,7 +86,7 @@ export class LocalMedia extends EventTarget {
       live.enabled = true;
       return live;
     }
-    const got = await this.#getUserMedia({ video: true });
+    const got = await this.#getUserMedia({ video: this.#camera });
     const [track] = got.getVideoTracks();
     if (this.#stopped) {
       track.stop();

@@ -107,8 +107,9 @@ function midsOf(kind, sdp) {
 /**
  * One Jingle session with one peer (a full JID, or a component's bare JID such as a
  * conference focus). Events: 'state' ({state}), 'track' ({track, streams}), 'remotemute'
- * ({kind, name, muted}), 'media' ({localVideo, remoteVideo}, after every renegotiation),
- * 'files' ({files}), 'ended' ({reason, text, by: 'local'|'remote'}).
+ * ({kind, name, muted}), 'info' ({element}: another session-info payload), 'media'
+ * ({localVideo, remoteVideo}, after every renegotiation), 'files' ({files}), 'ended'
+ * ({reason, text, by: 'local'|'remote'}).
  */
 export class Session extends EventTarget {
   #host;
@@ -125,6 +126,7 @@ export class Session extends EventTarget {
   #pendingAdd = null; // {mid, transceiver, track} of our unanswered content-add
   #retryCamera = false; // our change lost a tie-break: redo it after the peer's
   #connectTimer = null;
+  #encodings = null; // simulcast layers per kind, for our offer
   #ice; // ICE restarts (lib/ice-restart.js)
 
   /**
@@ -150,6 +152,8 @@ export class Session extends EventTarget {
     this.state = 'pending';
     /** The `{condition, text, by}` that ended the session, once ended. */
     this.endReason = null;
+    /** The stanza error condition the peer refused our session-initiate with, if it did. */
+    this.refusal = null;
     /** @type {RTCPeerConnection|null} */
     this.pc = null;
     this.remoteStream = remoteStream;
@@ -257,13 +261,16 @@ export class Session extends EventTarget {
    * Ours: creates the offer and sends session-initiate. `media`: the local tracks to send
    * (null: receive only); `senders`: 'both', or 'initiator' for contents we only send (a
    * conference join); `bundle`: the peer takes BUNDLE; `dataChannel`: offer a data channel
-   * for files (XEP-0343); `payload`: extra children of `<jingle/>` (XML texts or elements).
+   * for files (XEP-0343); `payload`: extra children of `<jingle/>` (XML texts or elements);
+   * `encodings`: RTCRtpEncodingParameters per kind, e.g. `{video: [{rid: 'q', ...}, ...]}`
+   * to send simulcast layers.
    * Resolves once the peer acknowledged it; on failure the session ends.
    */
   initiate({ media = null, senders = 'both', bundle = true, dataChannel = false,
-    payload = null } = {}) {
+    payload = null, encodings = null } = {}) {
     if (this.role !== 'initiator' || this.pc) return Promise.resolve();
     this.#media = media;
+    this.#encodings = encodings;
     return this.#enqueue(() => this.#initiate({ senders, bundle, dataChannel, payload }));
   }
 
@@ -451,7 +458,11 @@ export class Session extends EventTarget {
       ...rtcConfig, iceServers: [...iceServers, ...(rtcConfig.iceServers ?? [])] });
     this.pc = pc;
     const stream = this.#media?.stream;
-    for (const t of stream?.getTracks() ?? []) pc.addTrack(t, stream);
+    for (const t of stream?.getTracks() ?? []) {
+      const sendEncodings = this.#encodings?.[t.kind];
+      if (sendEncodings) pc.addTransceiver(t, { streams: [stream], sendEncodings });
+      else pc.addTrack(t, stream);
+    }
     if (channels && dataChannel) {
       if (this.role === 'initiator') this.#setChannel(pc.createDataChannel('files', { ordered: true }));
       else pc.addEventListener('datachannel', (e) => this.#setChannel(e.channel));
@@ -510,9 +521,16 @@ export class Session extends EventTarget {
       responder: this.responder, from: 'initiator',
     }), payload);
     this.initiateXml = xml;
-    await new Promise((resolve, reject) => {
-      this.#host.send(this.peer, xml).then((err) => (err
-        ? reject(new Error(`session-initiate refused: ${err.condition}`)) : resolve()));
+    await new Promise((resolve) => {
+      this.#host.send(this.peer, xml).then((err) => {
+        if (err) {
+          // No session exists on the peer's side: end ours without a word.
+          this.refusal = err.condition;
+          this.end({ condition: 'failed-application',
+            text: `session-initiate refused: ${err.condition}` }, 'remote');
+        }
+        resolve();
+      });
       // Candidates may go out once session-initiate is on the wire (stanzas stay in order).
       this.#flushLocalCandidates();
     });
@@ -819,7 +837,11 @@ export class Session extends EventTarget {
   /** An XEP-0167 session-info from the peer: emits 'remotemute' {kind, muted} for mute/unmute. */
   #onSessionInfo(jingle) {
     for (const n of children(jingle)) {
-      if (n.nodeName !== 'mute' && n.nodeName !== 'unmute') continue;
+      if (n.nodeName !== 'mute' && n.nodeName !== 'unmute') {
+        // Not XEP-0167's: for the session's owner (a group call reads the focus's).
+        this.dispatchEvent(new CustomEvent('info', { detail: { element: n } }));
+        continue;
+      }
       const name = n.getAttribute('name');
       const kind = ['audio', 'video'].find((k) => midsOf(k, this.pc?.remoteDescription?.sdp)
         .includes(name)) ?? (name === 'audio' || name === 'video' ? name : null);

@@ -45,9 +45,13 @@ export class DemoPages {
     return page;
   }
 
-  /** A fresh page on the demo (`query`: URL knobs such as '/?relay=1'), logged in as `name`. */
-  async loggedIn(name, query = '') {
+  /**
+   * A fresh page on the demo (`query`: URL knobs such as '/?relay=1'), logged in as `name`.
+   * `prepare(page)` runs before the page loads (e.g. `page.addInitScript`).
+   */
+  async loggedIn(name, query = '', prepare = null) {
     const page = await this._page(name);
+    await prepare?.(page);
     await page.goto(new URL(query || '/', this.bed.info.http).href);
     const u = this.user(name);
     await page.getByLabel('JID').fill(u.jid);

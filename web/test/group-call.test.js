@@ -1,0 +1,159 @@
+// Group calls (XEP-0521) on the demo page: the "Rooms" panel, lib/group-call.js, the focus and
+// the bridge against a real ejabberd, in Chromium. Each page sends a picture of its own colour,
+// so a tile labelled "Video of NAME" is checked to show NAME's colour.
+// Run inside a loopback-only network namespace (see lib/browser.js).
+import { test, before, after, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestbed } from './lib/testbed.js';
+import { launchChromium } from './lib/browser.js';
+import { DemoPages, status } from './lib/demo-page.js';
+
+let bed;
+let browser;
+let pages;
+
+/** Each user's colour (RGB): what its camera shows. */
+const COLOURS = {
+  alice: [220, 40, 40],
+  bob: [40, 180, 60],
+  carol: [40, 80, 220],
+  dave: [230, 200, 30],
+};
+
+before(async () => {
+  bed = await startTestbed({
+    users: ['alice:alice-pw', 'bob:bob-pw', 'carol:carol-pw', 'dave:dave-pw'], web: true, focus: true,
+    focusLog: process.env.FOCUS_LOG ?? 'info',
+  });
+  browser = await launchChromium();
+  pages = new DemoPages(browser, bed);
+});
+
+afterEach(() => pages.closeAll());
+
+after(async () => {
+  if (process.env.FOCUS_LOG_OUT) {
+    const { copyFileSync } = await import('node:fs');
+    copyFileSync(bed.info.focusLog, process.env.FOCUS_LOG_OUT);
+  }
+  await browser?.close().catch(() => {});
+  await bed?.stop();
+});
+
+/**
+ * A demo page logged in as `name` whose camera shows a plain picture of its colour (a canvas
+ * at the size asked for; the microphone is Chromium's fake one).
+ */
+async function colouredPage(name) {
+  const [r, g, b] = COLOURS[name];
+  return pages.loggedIn(name, '/', async (page) => {
+    await page.addInitScript(({ r, g, b }) => {
+      const real = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+      navigator.mediaDevices.getUserMedia = async (c) => {
+        const out = new MediaStream();
+        if (c.audio) for (const t of (await real({ audio: true })).getAudioTracks()) out.addTrack(t);
+        if (c.video) {
+          const canvas = document.createElement('canvas');
+          canvas.width = c.video.width ?? 640;
+          canvas.height = c.video.height ?? 480;
+          const ctx = canvas.getContext('2d');
+          let tick = 0;
+          const paint = () => {
+            ctx.fillStyle = `rgb(${r},${g},${b})`;
+            ctx.fillRect(0, 0, canvas.width, canvas.height);
+            // A small moving square keeps the encoder busy, as a real camera would.
+            ctx.fillStyle = '#fff';
+            ctx.fillRect((tick++ * 8) % canvas.width, 0, 16, 16);
+          };
+          paint();
+          setInterval(paint, 33);
+          for (const t of canvas.captureStream(30).getVideoTracks()) out.addTrack(t);
+        }
+        return out;
+      };
+    }, { r, g, b });
+  });
+}
+
+/** The colour at the centre of the video labelled `label`, once it plays. */
+function tileColour(page, label) {
+  return page.evaluate(async (label) => {
+    const video = document.querySelector(`video[aria-label="${label}"]`);
+    const end = Date.now() + 15000;
+    while (Date.now() < end && !(video.videoWidth > 0)) {
+      // No "first frame" event on a <video> fed by WebRTC: wait on its size.
+      await new Promise((r) => { setTimeout(r, 50); });
+    }
+    const canvas = document.createElement('canvas');
+    canvas.width = video.videoWidth;
+    canvas.height = video.videoHeight;
+    const ctx = canvas.getContext('2d');
+    ctx.drawImage(video, 0, 0);
+    return [...ctx.getImageData(canvas.width >> 1, canvas.height >> 1, 1, 1).data.slice(0, 3)];
+  }, label);
+}
+
+/** Whose colour `rgb` is: the nearest of COLOURS (video coding shifts colours a little). */
+function whose(rgb) {
+  const distance = (c) => c.reduce((sum, v, i) => sum + (v - rgb[i]) ** 2, 0);
+  return Object.entries(COLOURS).sort(([, a], [, b]) => distance(a) - distance(b))[0][0];
+}
+
+/** Waits until `page`'s tile labelled for `name` shows `name`'s picture; resolves to its colour. */
+async function showsRightPerson(page, name) {
+  await page.getByLabel(`Video of ${name}`).waitFor();
+  const end = Date.now() + 15000;
+  let got;
+  while (Date.now() < end) {
+    got = await tileColour(page, `Video of ${name}`);
+    if (whose(got) === name) return got;
+  }
+  throw new Error(`the tile of ${name} shows ${got}, which is ${whose(got)}'s colour`);
+}
+
+async function joinRoom(page, room) {
+  await page.getByRole('textbox', { name: 'Room' }).fill(room);
+  await page.getByRole('button', { name: 'Join call' }).click();
+  await status(page, `In the call of ${room}@`).waitFor();
+}
+
+test('three demo pages in one room: each tile shows the right person', async () => {
+  const names = ['alice', 'bob', 'carol'];
+  const joined = {};
+  for (const name of names) {
+    joined[name] = await colouredPage(name);
+    await joinRoom(joined[name], 'team');
+  }
+  for (const name of names) {
+    for (const other of names.filter((n) => n !== name)) {
+      const got = await showsRightPerson(joined[name], other);
+      assert.equal(whose(got), other);
+    }
+    // Exactly the two others, no own media back.
+    const labels = await joined[name].locator('video[aria-label^="Video of "]')
+      .evaluateAll((vs) => vs.map((v) => v.getAttribute('aria-label')));
+    assert.deepEqual(labels.sort(), names.filter((n) => n !== name).map((n) => `Video of ${n}`),
+      `${name}'s tiles`);
+  }
+  // Audio arrives too.
+  for (const name of names) {
+    const samples = await joined[name].evaluate(async () => {
+      let total = 0;
+      const call = [...window.demo.jingle.groupCalls.values()][0];
+      for (const p of call.participants.values()) {
+        for (const s of (await p.session.pc.getStats()).values()) {
+          if (s.type === 'inbound-rtp' && s.kind === 'audio') total += s.totalSamplesReceived ?? 0;
+        }
+      }
+      return total;
+    });
+    assert.ok(samples > 0, `${name} receives audio`);
+  }
+  // bob leaves: his tile goes away from alice's and carol's grids.
+  await joined.bob.getByRole('button', { name: 'Leave call' }).click();
+  await status(joined.bob, 'You left the call').waitFor();
+  for (const name of ['alice', 'carol']) {
+    await joined[name].getByLabel('Video of bob').waitFor({ state: 'detached' });
+  }
+  assert.deepEqual(pages.errors, []);
+});
