@@ -157,3 +157,57 @@ test('three demo pages in one room: each tile shows the right person', async () 
   }
   assert.deepEqual(pages.errors, []);
 });
+
+/** The decoded height of `name`'s video on `page`, from getStats, once within [min, max]. */
+function decodedHeight(page, name, { min = 1, max = 100000 }) {
+  return page.evaluate(async ({ name, min, max }) => {
+    const call = [...window.demo.jingle.groupCalls.values()][0];
+    const end = Date.now() + 20000;
+    let h = 0;
+    while (Date.now() < end) {
+      const p = [...call.participants.values()].find((x) => x.name === name);
+      h = 0;
+      for (const s of (await p?.session.pc.getStats())?.values() ?? []) {
+        if (s.type === 'inbound-rtp' && s.kind === 'video') h = s.frameHeight ?? 0;
+      }
+      if (h >= min && h <= max) return h;
+      // getStats has no "frame decoded" event: poll it.
+      await new Promise((r) => { setTimeout(r, 100); });
+    }
+    throw new Error(`${name}'s video decodes at ${h} rows, not within [${min}, ${max}]`);
+  }, { name, min, max });
+}
+
+test('the speaker is marked and shown large in a higher layer; mute and camera off show', async () => {
+  const names = ['alice', 'bob', 'carol'];
+  const joined = {};
+  for (const name of names) {
+    joined[name] = await colouredPage(name);
+    await joinRoom(joined[name], 'speakers');
+  }
+  // Only alice's microphone is open: she is the dominant speaker.
+  for (const name of ['bob', 'carol']) await joined[name].getByRole('button', { name: 'Mute' }).click();
+  for (const name of ['bob', 'carol']) {
+    const tile = joined[name].getByRole('listitem').filter({ has: joined[name].getByLabel('Video of alice') });
+    await tile.getByText('speaking', { exact: true }).waitFor({ timeout: 20000 });
+  }
+  // The muted ones show "muted" to the others.
+  await joined.alice.getByRole('listitem').filter({ has: joined.alice.getByLabel('Video of bob') })
+    .getByText('muted', { exact: true }).waitFor();
+  // bob sees alice's large tile in a higher layer than carol's thumbnail.
+  const thumb = await decodedHeight(joined.bob, 'carol', { max: 180 });
+  const large = await decodedHeight(joined.bob, 'alice', { min: 2 * thumb });
+  console.log(`# bob decodes carol's thumbnail at ${thumb} rows and alice (speaking) at ${large}`);
+  // carol turns her camera off: the others see it; her tile stops getting frames.
+  await joined.carol.getByRole('button', { name: 'Camera off' }).click();
+  await joined.carol.getByRole('button', { name: 'Camera on' }).waitFor();
+  await joined.alice.getByRole('listitem').filter({ has: joined.alice.getByLabel('Video of carol') })
+    .getByText('camera off', { exact: true }).waitFor();
+  const cameraTracks = await joined.carol.evaluate(() => [...window.demo.jingle.groupCalls.values()][0]
+    .media.stream.getVideoTracks().filter((t) => t.readyState === 'live').length);
+  assert.equal(cameraTracks, 0, 'the camera is released');
+  await joined.carol.getByRole('button', { name: 'Camera on' }).click();
+  await joined.carol.getByRole('button', { name: 'Camera off' }).waitFor();
+  await showsRightPerson(joined.alice, 'carol');
+  assert.deepEqual(pages.errors, []);
+});
