@@ -20,6 +20,7 @@ export function attachRooms({ jingle, conference, setStatus }) {
     panel: el('rooms'),
     form: el('room-form'),
     room: el('room'),
+    password: el('room-password'),
     join: el('join-room'),
     call: el('group-call'),
     text: el('group-call-text'),
@@ -56,7 +57,7 @@ class RoomsView {
     const signal = this.#abort.signal;
     ui.form.addEventListener('submit', (e) => {
       e.preventDefault();
-      this.join(ui.room.value.trim());
+      this.join(ui.room.value.trim(), ui.password.value);
     }, { signal });
     ui.mute.addEventListener('click', () => {
       if (!this.call) return;
@@ -82,19 +83,19 @@ class RoomsView {
     return typed.includes('@') ? typed.toLowerCase() : `${typed.toLowerCase()}@${this.conference}`;
   }
 
-  async join(typed) {
+  async join(typed, password = '') {
     if (!typed || this.call) return;
     const room = this.roomJid(typed);
     this.ui.join.disabled = true;
     this.setStatus(`Joining the call of ${room}…`);
     try {
-      await this.jingle.joinRoom(room, { audio: true, video: true });
+      await this.jingle.joinRoom(room, { audio: true, video: true, password: password || null });
       this.setStatus(`In the call of ${room}.`, 'ok');
     } catch (e) {
       const why = {
         forbidden: 'you are not in that room (or may not enter it)',
         'registration-required': 'the room is for members only',
-        'not-authorized': 'the room needs a password',
+        'not-authorized': 'the room needs a password (a wrong one was given, or none)',
         'resource-constraint': 'the call is full, or too many tries: wait a moment',
         'item-not-found': 'there is no such room',
       }[e.condition] ?? e.message;

@@ -100,7 +100,7 @@ async function chromiumSide() {
   watch(page, 'chromium');
   await page.goto(bed.info.http);
   await page.getByLabel('JID').fill(user('chromium').jid);
-  await page.getByLabel('Password').fill(user('chromium').password);
+  await page.getByLabel('Password', { exact: true }).fill(user('chromium').password);
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.getByRole('heading', { name: 'Online users' }).waitFor();
   return side('chromium', page,

@@ -48,7 +48,7 @@ async function openDemo(label) {
 
 async function logIn(page, jid, password) {
   await page.getByLabel('JID').fill(jid);
-  await page.getByLabel('Password').fill(password);
+  await page.getByLabel('Password', { exact: true }).fill(password);
   await page.getByRole('button', { name: 'Log in' }).click();
 }
 
@@ -139,7 +139,7 @@ test('a wrong password shows "Login failed"', async () => {
   assert.equal(await page.getByRole('button', { name: 'Log out' }).count(), 0);
   assert.equal(await usersHeading(page).isVisible(), false);
   // And the right password then works.
-  await page.getByLabel('Password').fill(alice.password);
+  await page.getByLabel('Password', { exact: true }).fill(alice.password);
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.getByRole('button', { name: 'Log out' }).waitFor();
   await page.context().close();

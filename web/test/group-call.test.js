@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { startTestbed } from './lib/testbed.js';
 import { launchChromium } from './lib/browser.js';
 import { DemoPages, status } from './lib/demo-page.js';
+import { connectClient, $iq, $pres } from './lib/xmpp-client.js';
 
 let bed;
 let browser;
@@ -112,7 +113,7 @@ async function showsRightPerson(page, name) {
 }
 
 async function joinRoom(page, room) {
-  await page.getByRole('textbox', { name: 'Room' }).fill(room);
+  await page.getByRole('textbox', { name: 'Room', exact: true }).fill(room);
   await page.getByRole('button', { name: 'Join call' }).click();
   await status(page, `In the call of ${room}@`).waitFor();
 }
@@ -209,5 +210,81 @@ test('the speaker is marked and shown large in a higher layer; mute and camera o
   await joined.carol.getByRole('button', { name: 'Camera on' }).click();
   await joined.carol.getByRole('button', { name: 'Camera off' }).waitFor();
   await showsRightPerson(joined.alice, 'carol');
+  assert.deepEqual(pages.errors, []);
+});
+
+/**
+ * `owner` (a node client) creates `room` on the MUC service and configures it with `fields`
+ * (muc#roomconfig_* vars), staying in it so that it lives on. Resolves once configured.
+ */
+async function configuredRoom(owner, room, fields) {
+  const mucJid = `${room}@conference.${bed.info.domain}`;
+  const presence = owner.waitFor((p) => p.nodeName === 'presence'
+    && [...p.getElementsByTagName('status')].some((s) => s.getAttribute('code') === '110'));
+  owner.send($pres({ to: `${mucJid}/owner` }).c('x', { xmlns: 'http://jabber.org/protocol/muc' }));
+  await presence;
+  const form = $iq({ type: 'set', to: mucJid }).c('query', { xmlns: 'http://jabber.org/protocol/muc#owner' })
+    .c('x', { xmlns: 'jabber:x:data', type: 'submit' })
+    .c('field', { var: 'FORM_TYPE' }).c('value').t('http://jabber.org/protocol/muc#roomconfig').up().up();
+  for (const [v, value] of Object.entries(fields)) form.c('field', { var: v }).c('value').t(value).up().up();
+  await owner.sendIQ(form);
+  return mucJid;
+}
+
+test('members-only and password-protected semi-anonymous rooms: who may not enter may not join', async () => {
+  const { jid, password } = pages.user('dave');
+  const owner = await connectClient({ websocket: bed.info.websocket, jid, password });
+  try {
+    const members = await configuredRoom(owner, 'members', {
+      'muc#roomconfig_membersonly': '1', 'muc#roomconfig_whois': 'moderators',
+    });
+    // alice is a member; bob is not.
+    await owner.sendIQ($iq({ type: 'set', to: members }).c('query', { xmlns: 'http://jabber.org/protocol/muc#admin' })
+      .c('item', { affiliation: 'member', jid: pages.user('alice').jid }));
+    const alice = await colouredPage('alice');
+    const bob = await colouredPage('bob');
+    await joinRoom(alice, 'members');
+    await bob.getByRole('textbox', { name: 'Room', exact: true }).fill('members');
+    await bob.getByRole('button', { name: 'Join call' }).click();
+    await status(bob, 'the room is for members only').waitFor();
+    // bob calls the focus directly, without the room: refused, and alice's call goes on.
+    const refused = await bob.evaluate(async (focus) => {
+      const { Strophe, $iq } = await import('strophe.js');
+      const { conn } = window.demo;
+      const xml = `<jingle xmlns='urn:xmpp:jingle:1' action='session-initiate' sid='sneak' initiator='${conn.jid}'>`
+        + "<content creator='initiator' name='0' senders='initiator'>"
+        + "<description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'><payload-type id='111' name='opus' clockrate='48000' channels='2'/></description>"
+        + "<transport xmlns='urn:xmpp:jingle:transports:ice-udp:1' ufrag='abcd' pwd='abcdefghijklmnopqrstuv'>"
+        + "<fingerprint xmlns='urn:xmpp:jingle:apps:dtls:0' hash='sha-256' setup='actpass'>"
+        + '00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF'
+        + '</fingerprint></transport></content></jingle>';
+      return new Promise((resolve) => conn.sendIQ($iq({ type: 'set', to: focus })
+        .cnode(Strophe.xmlHtmlNode(xml).documentElement), () => resolve('result'),
+      (e) => resolve(e?.getElementsByTagName('error')[0]?.firstElementChild?.nodeName)));
+    }, `members@${bed.info.focus}`);
+    assert.equal(refused, 'forbidden');
+
+    const locked = await configuredRoom(owner, 'locked', {
+      'muc#roomconfig_passwordprotectedroom': '1', 'muc#roomconfig_roomsecret': 'open sesame',
+    });
+    assert.ok(locked.startsWith('locked@'));
+    await alice.getByRole('button', { name: 'Leave call' }).click();
+    // Without the password the room refuses; with it, alice and bob are in the call.
+    await alice.getByRole('textbox', { name: 'Room', exact: true }).fill('locked');
+    await alice.getByRole('button', { name: 'Join call' }).click();
+    await status(alice, 'the room needs a password').waitFor();
+    for (const page of [alice, bob]) {
+      await page.getByLabel('Room password').fill('open sesame');
+      await joinRoom(page, 'locked');
+    }
+    await showsRightPerson(alice, 'bob');
+    await showsRightPerson(bob, 'alice');
+    // The room is semi-anonymous: bob (not a moderator) sees no real JID of alice in it.
+    const realJids = await bob.evaluate(() => [...window.demo.jingle.groupCalls.values()][0]
+      .room.occupants.get('alice')?.jid ?? null);
+    assert.equal(realJids, null);
+  } finally {
+    await owner.disconnect();
+  }
   assert.deepEqual(pages.errors, []);
 });

@@ -70,7 +70,7 @@ async function demoPage(name) {
   watch(page, name);
   await page.goto(bed.info.http);
   await page.getByLabel('JID').fill(user(name).jid);
-  await page.getByLabel('Password').fill(user(name).password);
+  await page.getByLabel('Password', { exact: true }).fill(user(name).password);
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.getByRole('heading', { name: 'Online users' }).waitFor();
   return page;

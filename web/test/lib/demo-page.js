@@ -55,7 +55,7 @@ export class DemoPages {
     await page.goto(new URL(query || '/', this.bed.info.http).href);
     const u = this.user(name);
     await page.getByLabel('JID').fill(u.jid);
-    await page.getByLabel('Password').fill(u.password);
+    await page.getByLabel('Password', { exact: true }).fill(u.password);
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.getByRole('heading', { name: 'Online users' }).waitFor();
     return page;
