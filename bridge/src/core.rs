@@ -38,8 +38,11 @@ const KEYFRAME_INTERVAL: Duration = Duration::from_millis(300);
 /// Housekeeping (speaker decisions, deferred keyframe requests, connect deadlines).
 const TICK: Duration = Duration::from_millis(100);
 /// A connected endpoint that has sent nothing (no media, RTCP or consent check) for this long
-/// is gone: browsers send consent checks every few seconds and RTCP at least every second.
-const SILENCE_TIMEOUT: Duration = Duration::from_secs(7);
+/// is gone. Browsers send consent checks every 5 s ± 20% (RFC 7675), and RTCP about every
+/// second while media flows: a subscriber whose publisher sends nothing (camera off, muted)
+/// has only the checks, so the limit leaves room for one late check, and a page that died
+/// is still noticed within 10 s.
+const SILENCE_TIMEOUT: Duration = Duration::from_millis(8500);
 /// Remote addresses remembered per endpoint (a peer may switch candidate pairs).
 const ADDRS_PER_ENDPOINT: usize = 4;
 
@@ -785,18 +788,22 @@ impl Bridge {
 
     fn tick(&mut self, now: Instant) {
         // connect deadlines and silent peers
-        let late: Vec<EndpointId> = self
+        let late: Vec<(EndpointId, &'static str)> = self
             .endpoints
             .iter()
-            .filter(|(_, e)| {
-                let never = !e.connected && e.connect_by.is_some_and(|t| t <= now);
-                let silent =
-                    e.connected && now.saturating_duration_since(e.last_rx) > SILENCE_TIMEOUT;
-                never || silent
+            .filter_map(|(id, e)| {
+                if !e.connected && e.connect_by.is_some_and(|t| t <= now) {
+                    Some((*id, "never connected"))
+                } else if e.connected && now.saturating_duration_since(e.last_rx) > SILENCE_TIMEOUT
+                {
+                    Some((*id, "silent"))
+                } else {
+                    None
+                }
             })
-            .map(|(id, _)| *id)
             .collect();
-        for id in late {
+        for (id, why) in late {
+            tracing::info!(%id, why, "endpoint failed");
             self.close(id, CloseReason::Failed);
         }
         // deferred keyframe requests
@@ -854,19 +861,22 @@ impl Bridge {
             };
             while let Some(event) = ep.pc.poll_event() {
                 match event {
-                    RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) => match state {
-                        RTCPeerConnectionState::Connected if !ep.connected => {
-                            ep.connected = true;
-                            ep.connect_by = None;
-                            connected_now = true;
+                    RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) => {
+                        tracing::debug!(%id, ?state, "endpoint state");
+                        match state {
+                            RTCPeerConnectionState::Connected if !ep.connected => {
+                                ep.connected = true;
+                                ep.connect_by = None;
+                                connected_now = true;
+                            }
+                            // ICE consent lost or DTLS failed/closed by the peer;
+                            // "disconnected" may recover and is left to the silence timeout
+                            RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed => {
+                                failed = true;
+                            }
+                            _ => {}
                         }
-                        // ICE consent lost or DTLS failed/closed by the peer; "disconnected" may
-                        // recover and is left to the silence timeout
-                        RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed => {
-                            failed = true;
-                        }
-                        _ => {}
-                    },
+                    }
                     RTCPeerConnectionEvent::OnTrack(RTCTrackEvent::OnOpen(init)) => {
                         if let Role::Publisher(p) = &mut ep.role
                             && let Some(t) =

@@ -37,9 +37,13 @@ pub(crate) const SUBSCRIBER_NACK_HISTORY: u16 = 128;
 /// A connection is given this long to come up after its descriptions are complete.
 pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// ICE: silence after which the connection is failed (disconnected + failed timeouts).
-const ICE_DISCONNECTED: Duration = Duration::from_secs(3);
-const ICE_FAILED: Duration = Duration::from_secs(4);
+/// ICE: how long without the peer's connectivity checks before `rtc` calls the connection
+/// disconnected, then failed. An ICE-lite agent sends no checks and hears only the peer's:
+/// Firefox sends them every 5 s ± 20% (RFC 7675 consent), so anything near 7 s fails live
+/// connections now and then (seen: Firefox's sessions failed in a room). A page that dies is
+/// noticed sooner by the bridge's own silence timeout, which counts every datagram.
+const ICE_DISCONNECTED: Duration = Duration::from_secs(10);
+const ICE_FAILED: Duration = Duration::from_secs(15);
 const ICE_KEEPALIVE: Duration = Duration::from_secs(1);
 
 pub(crate) struct Endpoint {
@@ -154,7 +158,10 @@ pub(crate) fn summarize_offer(sdp: &str, limits: &Limits) -> Result<OfferSummary
         let Some(mid) = m.attribute("mid").flatten() else {
             return Err(RefuseError::BadSdp("an m-line has no a=mid".into()));
         };
-        if m.media_name.port.value == 0 || !sends {
+        // Port 0 rejects an m-line, except with a=bundle-only (RFC 8843 §6): Firefox offers
+        // every m-line after the first that way under max-bundle, and they are live.
+        let bundle_only = m.attributes.iter().any(|a| a.key == "bundle-only");
+        if (m.media_name.port.value == 0 && !bundle_only) || !sends {
             continue;
         }
         let mut rids = Vec::new();
@@ -614,5 +621,22 @@ mod tests {
             summarize_offer(&bad_ssrc, &limits),
             Err(RefuseError::BadSdp(_))
         ));
+        // Firefox under max-bundle: the second m-line has port 0 and a=bundle-only, and is live;
+        // port 0 alone is a rejected m-line.
+        let audio = m(0, "audio", "")
+            .replace("96 VP8/90000", "109 opus/48000/2")
+            .replace(" 96\r\n", " 109\r\n");
+        let live = m(1, "video", "a=bundle-only\r\n").replace("video 9", "video 0");
+        let s = summarize_offer(&format!("{base}{audio}{live}"), &limits).unwrap();
+        assert_eq!(
+            s.media.iter().map(|m| m.mid.as_str()).collect::<Vec<_>>(),
+            ["0", "1"]
+        );
+        let rejected = m(1, "video", "").replace("video 9", "video 0");
+        let s = summarize_offer(&format!("{base}{audio}{rejected}"), &limits).unwrap();
+        assert_eq!(
+            s.media.iter().map(|m| m.mid.as_str()).collect::<Vec<_>>(),
+            ["0"]
+        );
     }
 }
