@@ -228,12 +228,47 @@ impl Conference {
             None if jingle.action == Action::SessionInitiate => {
                 self.on_initiate(iq, peer, jingle, now, out)
             }
+            None if self.is_waiting(&peer, &jingle.sid) => {
+                self.on_waiting_action(iq, peer, jingle, out)
+            }
             None => reply(
                 out,
                 signalling::jingle_error(&iq, JingleCondition::UnknownSession, None),
             ),
             Some(SessionRef::Own(p)) => self.on_own_action(p, iq, jingle, payload, now, out),
             Some(SessionRef::Link(key)) => self.on_link_action(key, iq, jingle, payload, now, out),
+        }
+    }
+
+    fn is_waiting(&self, peer: &FullJid, sid: &str) -> bool {
+        let from = Jid::from(peer.clone());
+        self.waiting
+            .iter()
+            .any(|w| w.jingle.sid == sid && w.iq.from == from)
+    }
+
+    /// An action on a session whose initiate waits for the focus to enter the room: trickled
+    /// candidates are acknowledged (the bridge is ICE-lite and needs none), a terminate
+    /// withdraws the request.
+    fn on_waiting_action(&mut self, iq: Iq, peer: FullJid, jingle: Jingle, out: &mut Outbox) {
+        match jingle.action {
+            Action::TransportInfo => reply(out, iq.result(None)),
+            Action::SessionTerminate => {
+                // Its initiate is acknowledged (every IQ gets an answer), then forgotten.
+                let from = Jid::from(peer);
+                let (gone, kept) = std::mem::take(&mut self.waiting)
+                    .into_iter()
+                    .partition(|w| w.jingle.sid == jingle.sid && w.iq.from == from);
+                self.waiting = kept;
+                for w in gone {
+                    reply(out, w.iq.result(None));
+                }
+                reply(out, iq.result(None));
+            }
+            _ => reply(
+                out,
+                signalling::jingle_error(&iq, JingleCondition::OutOfOrder, None),
+            ),
         }
     }
 

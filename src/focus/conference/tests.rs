@@ -899,3 +899,42 @@ fn room_owners_set_the_participant_limit_and_others_may_not() {
     w.join(BOB, "b1", 1000);
     assert_eq!(condition(&w.join(CAROL, "c1", 2000)), "resource-constraint");
 }
+
+#[test]
+fn trickle_and_terminate_while_the_focus_enters_the_room() {
+    let mut w = World::new();
+    w.occupants.insert("alice".into(), ALICE.parse().unwrap());
+    w.occupants.insert("bob".into(), BOB.parse().unwrap());
+    let iq = |id: &str, from: &str, j: Element| {
+        Input::Stanza(Stanza::Iq(Iq {
+            id: id.into(),
+            from: World::jid(from),
+            to: World::jid(ROOM),
+            kind: IqKind::Set(j),
+        }))
+    };
+    // Each sends its session-initiate and, before the room answers the focus, a candidate;
+    // bob then changes his mind.
+    w.deliver(vec![
+        iq("ja", ALICE, offer_jingle("a1", ALICE, 0)),
+        iq(
+            "ta",
+            ALICE,
+            jingle_of(Action::TransportInfo, "a1", Vec::new()),
+        ),
+        iq("jb", BOB, offer_jingle("b1", BOB, 1000)),
+        iq(
+            "tb",
+            BOB,
+            jingle_of(Action::SessionTerminate, "b1", Vec::new()),
+        ),
+    ]);
+    for id in ["ja", "ta", "jb", "tb"] {
+        assert!(is_result(&w.replies[id]), "{id}: {:?}", w.replies[id]);
+    }
+    assert_eq!(
+        w.take_seen(),
+        vec![accepted(ALICE)],
+        "only alice is in the call"
+    );
+}
