@@ -88,9 +88,17 @@ impl Running {
         }
     }
 
-    /// All stderr lines, including those not yet read.
+    /// Every stderr line up to the end of the stream (call it once the child has exited:
+    /// its last lines may still be in the pipe when the exit is seen).
     fn all_lines(&mut self) -> Vec<String> {
-        self.seen.extend(self.lines.try_iter());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.seen.push(line),
+                // Disconnected: the reader thread reached the end of the stream.
+                Err(_) => break,
+            }
+        }
         self.seen.clone()
     }
 }
