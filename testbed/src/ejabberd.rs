@@ -5,6 +5,7 @@
 //! `mod_http_api`, which the template opens to loopback only.
 
 use std::fs;
+use std::io::Read;
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -26,6 +27,7 @@ const START_DEADLINE: Duration = Duration::from_secs(60);
 pub struct Options {
     pub domain: String,
     pub focus_domain: String,
+    /// The component's password; empty: a random one is made at start (and stored here).
     pub component_secret: String,
     pub users: Vec<(String, String)>,
     /// ejabberd's `loglevel` (`info`, `warning`, ...).
@@ -37,7 +39,7 @@ impl Default for Options {
         Options {
             domain: "localhost".into(),
             focus_domain: "focus.localhost".into(),
-            component_secret: random_token(),
+            component_secret: String::new(),
             users: Vec::new(),
             loglevel: "warning".into(),
         }
@@ -76,7 +78,10 @@ impl Ejabberd {
     }
 
     /// Starts ejabberd with its state in `state_dir` (kept after stop).
-    pub fn start_in(options: Options, state_dir: &Path) -> Result<Ejabberd, Error> {
+    pub fn start_in(mut options: Options, state_dir: &Path) -> Result<Ejabberd, Error> {
+        if options.component_secret.is_empty() {
+            options.component_secret = random_token()?;
+        }
         let ports = Ports {
             c2s: free_port()?,
             http: free_port()?,
@@ -96,7 +101,7 @@ impl Ejabberd {
             child: None,
             _tempdir: None,
         };
-        fs::write(server.config_path(), server.render_config())?;
+        fs::write(server.config_path(), server.render_config(&random_token()?))?;
         server.boot()?;
         server.provision()?;
         Ok(server)
@@ -159,7 +164,7 @@ impl Ejabberd {
         self.api_retrying("unregister", &body, |reply| reply.trim() == "0")
     }
 
-    fn render_config(&self) -> String {
+    fn render_config(&self, turn_secret: &str) -> String {
         let o = &self.options;
         let p = &self.ports;
         let state = self.state_dir.display().to_string();
@@ -175,7 +180,7 @@ impl Ejabberd {
             ("STUN_PORT", p.stun.to_string()),
             ("TURN_MIN_PORT", p.turn_min.to_string()),
             ("TURN_MAX_PORT", (p.turn_min + 99).to_string()),
-            ("TURN_SECRET", random_token()),
+            ("TURN_SECRET", turn_secret.to_string()),
             ("STATE_DIR", state),
         ];
         pairs
@@ -316,11 +321,43 @@ impl Drop for Ejabberd {
 }
 
 /// A random hex token for secrets (component password, TURN secret).
-pub fn random_token() -> String {
+pub fn random_token() -> Result<String, Error> {
+    let mut urandom = fs::File::open("/dev/urandom").map_err(Error::Random)?;
+    token_from(&mut urandom).map_err(Error::Random)
+}
+
+/// 16 bytes of `source` as hex; an error if it cannot give them all, never a weaker token.
+fn token_from(source: &mut impl Read) -> std::io::Result<String> {
     let mut bytes = [0u8; 16];
-    if let Ok(mut f) = fs::File::open("/dev/urandom") {
-        use std::io::Read;
-        let _ = f.read_exact(&mut bytes);
+    source.read_exact(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader that fails, as /dev/urandom does when it cannot be read.
+    struct Broken;
+
+    impl Read for Broken {
+        fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::other("no entropy"))
+        }
     }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+
+    #[test]
+    fn a_token_needs_all_its_random_bytes() {
+        assert!(token_from(&mut Broken).is_err());
+        assert!(token_from(&mut std::io::empty()).is_err());
+        assert!(token_from(&mut &[7u8; 15][..]).is_err());
+        assert_eq!(token_from(&mut &[0xabu8; 16][..]).unwrap(), "ab".repeat(16));
+    }
+
+    #[test]
+    fn random_tokens_differ() {
+        let a = random_token().unwrap();
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, random_token().unwrap());
+    }
 }

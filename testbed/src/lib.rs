@@ -23,6 +23,8 @@ pub enum Error {
     Timeout(&'static str, String),
     #[error("ejabberd HTTP API `{0}` failed: {1}")]
     Api(String, String),
+    #[error("cannot read random bytes from /dev/urandom: {0}")]
+    Random(std::io::Error),
     #[error("web server: {0}")]
     Web(String),
     #[error("child process has no stderr pipe")]

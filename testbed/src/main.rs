@@ -67,20 +67,17 @@ fn main() {
 
 fn run(cli: Cli) -> Result<(), Error> {
     let inputs = listen_for_input(cli.json)?;
-    let mut users: Vec<(String, String)> = cli
-        .users
-        .iter()
-        .map(|u| match u.split_once(':') {
+    let mut users = Vec::new();
+    for u in &cli.users {
+        users.push(match u.split_once(':') {
             Some((name, pw)) => (name.to_string(), pw.to_string()),
-            None => (u.clone(), testbed::ejabberd::random_token()),
-        })
-        .collect();
+            None => (u.clone(), testbed::ejabberd::random_token()?),
+        });
+    }
     if cli.demo_users {
         for name in ["alice", "bob", "carol"] {
-            users.push((
-                name.to_string(),
-                testbed::ejabberd::random_token()[..8].to_string(),
-            ));
+            let password = testbed::ejabberd::random_token()?[..8].to_string();
+            users.push((name.to_string(), password));
         }
     }
     let options = Options {
