@@ -13,69 +13,12 @@
 //   new RTCPeerConnection({ iceTransportPolicy: 'relay', iceServers: [turn.iceServer] });
 //   await turn.stop();
 import dgram from 'node:dgram';
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import {
+  METHOD, ATTR, CLASS, parse, attr, xorAddress, errorCode, build, longTermKey,
+} from './stun.js';
 
-const COOKIE = 0x2112a442;
-const METHOD = { ALLOCATE: 0x003, REFRESH: 0x004, CREATE_PERMISSION: 0x008, CHANNEL_BIND: 0x009 };
-const ATTR = {
-  USERNAME: 0x0006, MESSAGE_INTEGRITY: 0x0008, ERROR_CODE: 0x0009, LIFETIME: 0x000d,
-  REALM: 0x0014, NONCE: 0x0015, XOR_RELAYED_ADDRESS: 0x0016, XOR_MAPPED_ADDRESS: 0x0020,
-};
-const REQUEST = 0x0000;
-const SUCCESS = 0x0100;
-const ERROR = 0x0110;
-
-/** `{method, cls, id, attrs: Map(type -> Buffer)}` of a STUN message, or null. */
-function parse(buf) {
-  if (buf.length < 20 || buf.readUInt32BE(4) !== COOKIE || (buf[0] & 0xc0) !== 0) return null;
-  const type = buf.readUInt16BE(0);
-  const attrs = new Map();
-  for (let at = 20; at + 4 <= buf.length;) {
-    const len = buf.readUInt16BE(at + 2);
-    attrs.set(buf.readUInt16BE(at), buf.subarray(at + 4, at + 4 + len));
-    at += 4 + Math.ceil(len / 4) * 4;
-  }
-  return { method: type & 0x3eef, cls: type & 0x0110, id: buf.subarray(8, 20), attrs };
-}
-
-function attr(type, value) {
-  const out = Buffer.alloc(4 + Math.ceil(value.length / 4) * 4);
-  out.writeUInt16BE(type, 0);
-  out.writeUInt16BE(value.length, 2);
-  value.copy(out, 4);
-  return out;
-}
-
-/** An XOR-*-ADDRESS value for an IPv4 `address:port`. */
-function xorAddress(address, port) {
-  const v = Buffer.alloc(8);
-  v.writeUInt16BE(0x0001, 0);
-  v.writeUInt16BE(port ^ (COOKIE >>> 16), 2);
-  const ip = address.split('.').reduce((n, b) => (n << 8) + Number(b), 0) >>> 0;
-  v.writeUInt32BE((ip ^ COOKIE) >>> 0, 4);
-  return v;
-}
-
-function errorCode(code, reason) {
-  const v = Buffer.alloc(4);
-  v[2] = Math.floor(code / 100);
-  v[3] = code % 100;
-  return Buffer.concat([v, Buffer.from(reason)]);
-}
-
-/** A STUN message; with `key`, MESSAGE-INTEGRITY (RFC 5389 §15.4) last. */
-function build(method, cls, id, attrs, key) {
-  const body = Buffer.concat(attrs);
-  const header = Buffer.alloc(20);
-  header.writeUInt16BE(method | cls, 0);
-  header.writeUInt16BE(body.length + (key ? 24 : 0), 2);
-  header.writeUInt32BE(COOKIE, 4);
-  id.copy(header, 8);
-  const msg = Buffer.concat([header, body]);
-  if (!key) return msg;
-  const mac = createHmac('sha1', key).update(msg).digest();
-  return Buffer.concat([msg, attr(ATTR.MESSAGE_INTEGRITY, mac)]);
-}
+const { REQUEST, SUCCESS, ERROR } = CLASS;
 
 /**
  * Starts the server on 127.0.0.1. Resolves to `{iceServer, counts, stop()}`: `iceServer` is an
@@ -84,7 +27,7 @@ function build(method, cls, id, attrs, key) {
 export async function startRefusingTurn({ username = 'test', credential = 'test-pw' } = {}) {
   const realm = 'refusing-turn';
   const nonce = randomBytes(8).toString('hex');
-  const key = createHash('md5').update(`${username}:${realm}:${credential}`).digest();
+  const key = longTermKey(username, realm, credential);
   const counts = { allocations: 0, refused: 0 };
   const socket = await bound();
   /** The relayed addresses handed out: bound sockets that never answer, one per allocation. */
