@@ -8,7 +8,7 @@ pub mod focus;
 pub mod process;
 pub mod web;
 
-pub use ejabberd::{Ejabberd, Options, Ports};
+pub use ejabberd::{Ejabberd, Options, Ports, API_USER};
 pub use focus::Focus;
 pub use web::WebServer;
 
@@ -23,6 +23,10 @@ pub enum Error {
     Timeout(&'static str, String),
     #[error("ejabberd HTTP API `{0}` failed: {1}")]
     Api(String, String),
+    #[error("in-band registration of `{0}` failed: {1}")]
+    Register(String, String),
+    #[error("ejabberd config template: {0}")]
+    Template(String),
     #[error("cannot read random bytes from /dev/urandom: {0}")]
     Random(std::io::Error),
     #[error("web server: {0}")]

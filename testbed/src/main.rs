@@ -40,6 +40,10 @@ struct Cli {
     /// ejabberd log level.
     #[arg(long, default_value = "warning")]
     ejabberd_log: String,
+    /// Keep loopback in TURN's `turn_blacklist`, as in production: the relay then refuses
+    /// every client and peer here (all on 127.0.0.1). Without it, TURN works on loopback.
+    #[arg(long)]
+    no_relay_loopback: bool,
 }
 
 /// What the main thread waits for: a command line or a reason to stop.
@@ -85,6 +89,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         domain: cli.domain.clone(),
         users: users.clone(),
         loglevel: cli.ejabberd_log.clone(),
+        relay_loopback: !cli.no_relay_loopback,
         ..Options::default()
     };
     let ejabberd = Ejabberd::start(options)?;
@@ -161,7 +166,10 @@ fn announce(bed: &Bed, users: &[(String, String)], as_json: bool) {
             "componentSecret": e.options.component_secret,
             "websocket": e.websocket_url(),
             "api": e.api_url(""),
+            "apiUser": e.api_jid(),
+            "apiPassword": e.api_password,
             "stun": format!("127.0.0.1:{}", e.ports.stun),
+            "relayLoopback": e.options.relay_loopback,
             "http": url,
             "stateDir": e.state_dir,
             "focusLog": bed.focus.as_ref().map(|f| f.log_path.clone()),
@@ -177,6 +185,15 @@ fn announce(bed: &Bed, users: &[(String, String)], as_json: bool) {
         e.ports.c2s,
         e.websocket_url()
     );
+    println!(
+        "HTTP API {} (loopback only), user {} password {}",
+        e.api_url(""),
+        e.api_jid(),
+        e.api_password
+    );
+    if e.options.relay_loopback {
+        println!("TURN relays on 127.0.0.1: unlike production, loopback is not blacklisted here");
+    }
     if bed.focus.is_some() {
         println!("jingle-focus online as {}", e.options.focus_domain);
     }

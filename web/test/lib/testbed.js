@@ -15,11 +15,12 @@ export const binaries = {
 
 /**
  * Starts a testbed. Options: users (array of 'name:password' or names), focus (bool),
- * web (bool: serve web/), focusLog (tracing filter).
+ * web (bool: serve web/), focusLog (tracing filter), relayLoopback (default true; false keeps
+ * loopback in TURN's turn_blacklist as in production, so TURN refuses every client here).
  * Resolves to { info, command(line) -> Promise<reply>, stop() -> Promise<void>, process }.
  */
 export async function startTestbed({ users = [], focus = false, web = false, focusLog = 'info',
-  deadlineMs = 60000 } = {}) {
+  relayLoopback = true, deadlineMs = 60000 } = {}) {
   for (const bin of [binaries.testbed, ...(focus ? [binaries.focus] : [])]) {
     if (!existsSync(bin)) throw new Error(`${bin} is missing: run cargo build --workspace first`);
   }
@@ -27,6 +28,7 @@ export async function startTestbed({ users = [], focus = false, web = false, foc
   for (const u of users) args.push('--user', u);
   if (focus) args.push('--focus', binaries.focus);
   if (web) args.push('--web', path.join(repoRoot, 'web'));
+  if (!relayLoopback) args.push('--no-relay-loopback');
   const child = spawn(binaries.testbed, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout });
   const waiting = [];
