@@ -110,6 +110,19 @@ enum SessionRef {
     Link(LinkKey),
 }
 
+/// Which sessions of a participant that leaves the call the focus ends with a
+/// `session-terminate` (XEP-0166 ends each session by its own terminate; ending one ends no
+/// other).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tell {
+    /// None: it is out of the room or offline, or refused the focus's `session-accept`.
+    Nothing,
+    /// The sessions the focus opened toward it: it terminated its own session, not those.
+    Callbacks,
+    /// All, its own session too: the focus removes it.
+    Everything,
+}
+
 /// A `session-initiate` waiting for the focus to get into the room.
 #[derive(Debug)]
 struct Waiting {
@@ -347,7 +360,12 @@ impl Conference {
         let nick = occupant.nick.clone();
         // The same device joining again (a reload that kept its resource): it replaces itself.
         if let Some(old) = self.participant_by_jid(&peer) {
-            self.remove_participant(old, ReasonCondition::AlternativeSession, true, out);
+            self.remove_participant(
+                old,
+                ReasonCondition::AlternativeSession,
+                Tell::Everything,
+                out,
+            );
         }
         if self.participants.len() >= self.max_participants {
             return refuse(
@@ -436,7 +454,8 @@ impl Conference {
         match jingle.action {
             Action::SessionTerminate => {
                 reply(out, iq.result(None));
-                self.remove_participant(id, ReasonCondition::Success, false, out);
+                // It ended its own session only: the focus ends the ones it opened toward it.
+                self.remove_participant(id, ReasonCondition::Success, Tell::Callbacks, out);
             }
             Action::TransportInfo => {
                 // The bridge is ICE-lite: the participant's checks tell it the address.
@@ -713,13 +732,13 @@ impl Conference {
         }
     }
 
-    /// Removes a participant with everything that carried its media or brought it media.
-    /// `tell_it`: also terminate its own sessions on its side (it did not leave by itself).
+    /// Removes a participant with everything that carried its media or brought it media;
+    /// `tell` says which of its sessions it hears a session-terminate (with `reason`) for.
     fn remove_participant(
         &mut self,
         id: ParticipantId,
         reason: ReasonCondition,
-        tell_it: bool,
+        tell: Tell,
         out: &mut Outbox,
     ) {
         if !self.participants.contains_key(&id) {
@@ -732,12 +751,11 @@ impl Conference {
             .copied()
             .collect();
         for key in theirs {
-            let why = match (key.0 == id, tell_it) {
+            let why = match (key.0 == id, tell) {
                 // Its media leaves everyone else's call.
                 (false, _) => Some(ReasonCondition::Gone),
-                (true, true) => Some(reason),
-                // It left: its side of its sessions is gone already.
-                (true, false) => None,
+                (true, Tell::Callbacks | Tell::Everything) => Some(reason),
+                (true, Tell::Nothing) => None,
             };
             self.close_link(key, why, out);
         }
@@ -751,7 +769,7 @@ impl Conference {
             endpoint: p.endpoint,
         });
         self.changes.push(Change::Left(p.jid.clone()));
-        if tell_it && p.session.send(Action::SessionTerminate).is_ok() {
+        if tell == Tell::Everything && p.session.send(Action::SessionTerminate).is_ok() {
             let parties = Parties::published(p.session.sid(), &p.jid, &self.focus);
             let el = signalling::terminate(&parties, reason, None);
             self.send_set(p.jid.clone(), el, Purpose::Notice, out);
@@ -806,7 +824,12 @@ impl Conference {
             Purpose::Accept { sid } => {
                 if answer.is_err() {
                     if let Some(id) = self.participant_by_sid(&sid) {
-                        self.remove_participant(id, ReasonCondition::GeneralError, false, out);
+                        self.remove_participant(
+                            id,
+                            ReasonCondition::GeneralError,
+                            Tell::Nothing,
+                            out,
+                        );
                     }
                 }
             }
@@ -889,13 +912,13 @@ impl Conference {
                     .as_ref()
                     .and_then(|j| self.participant_by_jid(j))
                 {
-                    self.remove_participant(id, ReasonCondition::Gone, false, out);
+                    self.remove_participant(id, ReasonCondition::Gone, Tell::Nothing, out);
                 }
             }
             Some(MucEvent::Expelled) => {
                 let ids: Vec<ParticipantId> = self.participants.keys().copied().collect();
                 for id in ids {
-                    self.remove_participant(id, ReasonCondition::Gone, true, out);
+                    self.remove_participant(id, ReasonCondition::Gone, Tell::Everything, out);
                 }
                 self.refuse_waiting(DefinedCondition::ItemNotFound, "the room is gone", out);
             }
@@ -931,9 +954,12 @@ impl Conference {
                 }
                 tracing::info!(room = %self.focus, %endpoint, "media failed");
                 match session {
-                    SessionRef::Own(id) => {
-                        self.remove_participant(id, ReasonCondition::ConnectivityError, true, out)
-                    }
+                    SessionRef::Own(id) => self.remove_participant(
+                        id,
+                        ReasonCondition::ConnectivityError,
+                        Tell::Everything,
+                        out,
+                    ),
                     SessionRef::Link(key) => {
                         if let Some(sub) = self.participants.get_mut(&key.0) {
                             sub.declined.insert(key.1);
@@ -948,9 +974,12 @@ impl Conference {
                 };
                 tracing::warn!(room = %self.focus, %endpoint, %error, "the bridge refused");
                 match session {
-                    SessionRef::Own(id) => {
-                        self.remove_participant(id, ReasonCondition::FailedApplication, true, out)
-                    }
+                    SessionRef::Own(id) => self.remove_participant(
+                        id,
+                        ReasonCondition::FailedApplication,
+                        Tell::Everything,
+                        out,
+                    ),
                     SessionRef::Link(key) => {
                         if let Some(sub) = self.participants.get_mut(&key.0) {
                             sub.declined.insert(key.1);
@@ -1006,7 +1035,12 @@ impl Conference {
             }
             Err(e) => {
                 tracing::error!(error = %e, "cannot answer a participant");
-                self.remove_participant(id, ReasonCondition::FailedApplication, true, out);
+                self.remove_participant(
+                    id,
+                    ReasonCondition::FailedApplication,
+                    Tell::Everything,
+                    out,
+                );
             }
         }
     }

@@ -583,10 +583,11 @@ fn leaving_by_session_terminate_ends_every_session_of_its_media() {
     let reply = w.hang_up(CAROL, "c1");
     assert!(is_result(&reply));
     let seen: BTreeSet<_> = w.take_seen().into_iter().collect();
-    // carol's media leaves alice's and bob's calls; carol ended her side herself.
+    // carol's media leaves alice's and bob's calls; the sessions toward carol end too.
     let expected: BTreeSet<_> = [
         terminated(ALICE, Some("carol@example"), "gone"),
         terminated(BOB, Some("carol@example"), "gone"),
+        terminated(CAROL, None, "success"),
     ]
     .into();
     assert_eq!(seen, expected);
@@ -600,6 +601,37 @@ fn leaving_by_session_terminate_ends_every_session_of_its_media() {
     );
     // The bridge holds alice's and bob's own endpoints and their two links, nothing of carol.
     assert_eq!(w.endpoints.len(), 4);
+}
+
+/// XEP-0166 ends each session by its own terminate: a participant that terminates its own
+/// session still holds the sessions the focus opened toward it (a plain Jingle client such
+/// as StanzaJS does), so the focus terminates each of those.
+#[test]
+fn leaving_by_session_terminate_ends_the_sessions_toward_it_one_by_one() {
+    let mut w = two_in_a_call();
+    w.enter_muc("carol", CAROL);
+    w.join(CAROL, "c1", 2000);
+    w.take_seen();
+    // carol keeps her side of the sessions carrying alice's and bob's media.
+    let reply = w.action(CAROL, Action::SessionTerminate, "c1", Vec::new());
+    assert!(is_result(&reply));
+    let mut seen = w.take_seen();
+    seen.sort();
+    let mut expected = vec![
+        terminated(ALICE, Some("carol@example"), "gone"),
+        terminated(BOB, Some("carol@example"), "gone"),
+        terminated(CAROL, Some("alice@example"), "success"),
+        terminated(CAROL, Some("bob@example"), "success"),
+    ];
+    expected.sort();
+    assert_eq!(
+        seen, expected,
+        "one terminate per session, none for carol's own"
+    );
+    assert!(w
+        .live_links()
+        .iter()
+        .all(|(to, publ)| to != CAROL && publ != "carol@example"));
 }
 
 #[test]
@@ -664,7 +696,13 @@ fn leaving_while_being_called_back() {
     // bob leaves before accepting it.
     w.hang_up(BOB, "b1");
     let seen = w.take_seen();
-    assert_eq!(seen, vec![terminated(ALICE, Some("bob@example"), "gone")]);
+    assert_eq!(
+        seen,
+        vec![
+            terminated(ALICE, Some("bob@example"), "gone"),
+            terminated(BOB, None, "success")
+        ]
+    );
     // bob's late session-accept for the held session finds no session.
     let (_, sid) = w.held[0].clone();
     let reply = {
