@@ -161,6 +161,9 @@ pub struct Conference {
     waiting: Vec<Waiting>,
     /// Whether we asked the MUC service about the room and wait for the answer.
     checking: bool,
+    /// The dominant speaker the bridge named last: a subscriber whose link with it goes live
+    /// later learns it then.
+    speaker: Option<ParticipantId>,
     changes: Vec<Change>,
 }
 
@@ -177,6 +180,7 @@ impl Conference {
             endpoints: HashMap::new(),
             waiting: Vec::new(),
             checking: false,
+            speaker: None,
             changes: Vec::new(),
         }
     }
@@ -593,6 +597,10 @@ impl Conference {
                     })
                     .unwrap_or_default();
                 self.send_mutes(key, &muted, out);
+                // ... and whether the publisher is the one speaking.
+                if self.speaker == Some(key.1) {
+                    self.send_speaker(key, out);
+                }
             }
             Action::SessionTerminate => {
                 reply(out, iq.result(None));
@@ -776,6 +784,9 @@ impl Conference {
         }
         for other in self.participants.values_mut() {
             other.declined.remove(&id);
+        }
+        if self.speaker == Some(id) {
+            self.speaker = None;
         }
         tracing::info!(room = %self.focus, participant = %p.jid, ?reason, "left the call");
         self.leave_if_idle(out);
@@ -989,6 +1000,7 @@ impl Conference {
                 }
             }
             Event::DominantSpeaker { participant, .. } => {
+                self.speaker = participant;
                 let Some(speaker) = participant else { return };
                 let keys: Vec<LinkKey> = self
                     .links
@@ -997,20 +1009,23 @@ impl Conference {
                     .map(|(k, _)| *k)
                     .collect();
                 for key in keys {
-                    let (Some(link), Some(sub)) =
-                        (self.links.get(&key), self.participants.get(&key.0))
-                    else {
-                        continue;
-                    };
-                    let parties = Parties::offered(&link.sid, &self.focus, &sub.jid);
-                    let el = signalling::session_info(
-                        &parties,
-                        vec![Element::bare("dominant-speaker", NS_CONFERENCE)],
-                    );
-                    self.send_set(sub.jid.clone(), el, Purpose::Notice, out);
+                    self.send_speaker(key, out);
                 }
             }
         }
+    }
+
+    /// Tells a link's subscriber that the link's publisher is the dominant speaker.
+    fn send_speaker(&self, key: LinkKey, out: &mut Outbox) {
+        let (Some(link), Some(sub)) = (self.links.get(&key), self.participants.get(&key.0)) else {
+            return;
+        };
+        let parties = Parties::offered(&link.sid, &self.focus, &sub.jid);
+        let el = signalling::session_info(
+            &parties,
+            vec![Element::bare("dominant-speaker", NS_CONFERENCE)],
+        );
+        self.send_set(sub.jid.clone(), el, Purpose::Notice, out);
     }
 
     fn on_publish_answer(&mut self, id: ParticipantId, sdp: &str, out: &mut Outbox) {

@@ -179,6 +179,34 @@ function decodedHeight(page, name, { min = 1, max = 100000 }) {
   }, { name, min, max });
 }
 
+/** The video layers a page sends now: rid -> {height, fps, limitation, bitrate}. */
+function sentLayers(page) {
+  return page.evaluate(async () => {
+    const call = [...window.demo.jingle.groupCalls.values()][0];
+    const out = {};
+    for (const s of (await call.session.pc.getStats()).values()) {
+      if (s.type === 'outbound-rtp' && s.kind === 'video') {
+        out[s.rid ?? '-'] = { height: s.frameHeight ?? 0, fps: s.framesPerSecond ?? 0,
+          limitation: s.qualityLimitationReason, bitrate: s.targetBitrate };
+      }
+    }
+    return out;
+  });
+}
+
+/** Waits until a page sends at least `n` video layers (each with frames); resolves to them. */
+async function sendsLayers(page, n, deadline = 20000) {
+  const end = Date.now() + deadline;
+  let layers;
+  while (Date.now() < end) {
+    layers = await sentLayers(page);
+    if (Object.values(layers).filter((l) => l.height > 0 && l.fps > 0).length >= n) return layers;
+    // getStats has no "layer started" event: poll it.
+    await new Promise((r) => { setTimeout(r, 200); });
+  }
+  throw new Error(`the browser never sent ${n} layers: ${JSON.stringify(layers)}`);
+}
+
 test('the speaker is marked and shown large in a higher layer; mute and camera off show', async () => {
   const names = ['alice', 'bob', 'carol'];
   const joined = {};
@@ -195,9 +223,14 @@ test('the speaker is marked and shown large in a higher layer; mute and camera o
   // The muted ones show "muted" to the others.
   await joined.alice.getByRole('listitem').filter({ has: joined.alice.getByLabel('Video of bob') })
     .getByText('muted', { exact: true }).waitFor();
-  // bob sees alice's large tile in a higher layer than carol's thumbnail.
+  // bob sees alice's large tile in a higher layer than carol's thumbnail, once alice's
+  // browser sends more than its lowest layer (its bandwidth estimate has to ramp up first).
+  const layers = await sendsLayers(joined.alice, 2);
   const thumb = await decodedHeight(joined.bob, 'carol', { max: 180 });
-  const large = await decodedHeight(joined.bob, 'alice', { min: 2 * thumb });
+  const large = await decodedHeight(joined.bob, 'alice', { min: 2 * thumb }).catch(async (e) => {
+    throw new Error(`${e.message}; alice sends ${JSON.stringify(await sentLayers(joined.alice))}`);
+  });
+  console.log(`# alice sends ${JSON.stringify(layers)}`);
   console.log(`# bob decodes carol's thumbnail at ${thumb} rows and alice (speaking) at ${large}`);
   // carol turns her camera off: the others see it; her tile stops getting frames.
   await joined.carol.getByRole('button', { name: 'Camera off' }).click();

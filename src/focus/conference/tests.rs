@@ -121,6 +121,8 @@ struct World {
     next_id: u32,
     /// The MUC room's owners (bare JIDs).
     owners: Vec<String>,
+    /// The participants the bridge was asked to take media from, in order.
+    publishers: Vec<ParticipantId>,
 }
 
 impl World {
@@ -138,6 +140,7 @@ impl World {
             replies: BTreeMap::new(),
             next_id: 0,
             owners: vec!["alice@example".into()],
+            publishers: Vec::new(),
         }
     }
 
@@ -229,7 +232,12 @@ impl World {
 
     fn on_command(&mut self, command: Command, queue: &mut VecDeque<Input>) {
         match command {
-            Command::Publish { endpoint, .. } => {
+            Command::Publish {
+                endpoint,
+                participant,
+                ..
+            } => {
+                self.publishers.push(participant);
                 self.endpoints.insert(endpoint);
                 if self.bridge_answers {
                     queue.push_back(Input::Bridge(Event::Answer {
@@ -974,5 +982,43 @@ fn trickle_and_terminate_while_the_focus_enters_the_room() {
         w.take_seen(),
         vec![accepted(ALICE)],
         "only alice is in the call"
+    );
+}
+
+#[test]
+fn a_subscriber_whose_session_goes_live_later_learns_who_speaks() {
+    let mut w = World::new();
+    w.enter_muc("alice", ALICE);
+    w.enter_muc("bob", BOB);
+    w.join(ALICE, "a1", 0);
+    w.behaviour.insert(BOB.into(), Behaviour::Holds);
+    w.join(BOB, "b1", 1000);
+    w.take_seen();
+    // The bridge names alice before bob accepted the session with her media.
+    let room = w
+        .focus
+        .conference(&ROOM.parse().unwrap())
+        .expect("a call")
+        .id();
+    let alice_id = w.publishers[0];
+    w.deliver(vec![Input::Bridge(Event::DominantSpeaker {
+        room,
+        participant: Some(alice_id),
+    })]);
+    let speaker_infos = |seen: Vec<Seen>| {
+        seen.into_iter()
+            .filter(|s| matches!(s, Seen::Info { payloads, .. } if payloads == &vec!["dominant-speaker:".to_string()]))
+            .collect::<Vec<_>>()
+    };
+    // alice gets bob's media on a live session, but bob is not speaking; bob's is held.
+    assert_eq!(speaker_infos(w.take_seen()), vec![]);
+    w.accept_held(BOB);
+    assert_eq!(
+        speaker_infos(w.take_seen()),
+        vec![Seen::Info {
+            to: BOB.into(),
+            publisher: Some("alice@example".into()),
+            payloads: vec!["dominant-speaker:".into()],
+        }]
     );
 }
