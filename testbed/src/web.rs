@@ -1,47 +1,64 @@
 //! Serves the web client's folder on loopback, with a generated `config.json` telling the
 //! page where the XMPP server is.
+//!
+//! One thread per connection, one request per connection (`Connection: close`), and a read
+//! timeout: a browser's speculative connection that never sends a request holds only its own
+//! thread, for a few seconds. (tiny_http, used before, runs connections on a pool that can
+//! leave a new connection queued behind idle ones for good: its `spawn` counts a woken worker
+//! as still waiting. With the plugin's dozen modules, page loads hung on it.)
 
 use std::fs;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-
-use tiny_http::{Header, Response, Server};
+use std::time::Duration;
 
 use crate::Error;
 
+/// How long a connection may take to send its request.
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// The largest request head we read (browsers send well under 8 KiB).
+const MAX_HEAD: usize = 16 * 1024;
+
 /// A static file server running on its own threads until dropped.
 pub struct WebServer {
-    server: Arc<Server>,
     pub port: u16,
-    threads: Vec<std::thread::JoinHandle<()>>,
+    stop: Arc<AtomicBool>,
+    acceptor: Option<std::thread::JoinHandle<()>>,
 }
 
 impl WebServer {
     /// Serves `root` on a free port of 127.0.0.1; `/config.json` answers `config`.
     pub fn start(root: &Path, config: serde_json::Value) -> Result<WebServer, Error> {
-        let server = Server::http("127.0.0.1:0").map_err(|e| Error::Web(e.to_string()))?;
-        let port = server
-            .server_addr()
-            .to_ip()
-            .map(|a| a.port())
-            .ok_or_else(|| Error::Web("no TCP address".into()))?;
-        let server = Arc::new(server);
+        let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| Error::Web(e.to_string()))?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| Error::Web(e.to_string()))?
+            .port();
+        let stop = Arc::new(AtomicBool::new(false));
         let root = Arc::new(root.to_path_buf());
         let config = Arc::new(config.to_string());
-        let threads = (0..4)
-            .map(|_| {
-                let (server, root, config) = (server.clone(), root.clone(), config.clone());
-                std::thread::spawn(move || {
-                    for request in server.incoming_requests() {
-                        let _ = respond(request, &root, &config);
+        let acceptor = {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                for stream in listener.incoming() {
+                    if stop.load(Ordering::Acquire) {
+                        break;
                     }
-                })
+                    let Ok(stream) = stream else { continue };
+                    let (root, config) = (root.clone(), config.clone());
+                    std::thread::spawn(move || {
+                        let _ = serve(stream, &root, &config);
+                    });
+                }
             })
-            .collect();
+        };
         Ok(WebServer {
-            server,
             port,
-            threads,
+            stop,
+            acceptor: Some(acceptor),
         })
     }
 
@@ -52,36 +69,58 @@ impl WebServer {
 
 impl Drop for WebServer {
     fn drop(&mut self) {
-        self.server.unblock();
-        for _ in 1..self.threads.len() {
-            self.server.unblock();
-        }
-        for t in self.threads.drain(..) {
+        self.stop.store(true, Ordering::Release);
+        // Wakes the acceptor, which then sees `stop`.
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(t) = self.acceptor.take() {
             let _ = t.join();
         }
     }
 }
 
-fn respond(request: tiny_http::Request, root: &Path, config: &str) -> std::io::Result<()> {
-    let path = request
-        .url()
-        .split(['?', '#'])
-        .next()
-        .unwrap_or("/")
-        .to_string();
-    if path == "/config.json" {
-        return request.respond(with_type(Response::from_string(config), "application/json"));
-    }
-    match resolve(root, &path).and_then(|p| fs::read(&p).ok().map(|b| (p, b))) {
-        Some((file, bytes)) => {
-            let kind = content_type(&file);
-            request.respond(with_type(Response::from_data(bytes), kind))
+/// Reads one request from `stream` and answers it.
+fn serve(mut stream: TcpStream, root: &Path, config: &str) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(READ_TIMEOUT))?;
+    let mut head = Vec::with_capacity(1024);
+    let mut buf = [0u8; 4096];
+    let path = loop {
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            return Ok(()); // closed before a whole request
         }
-        None => request.respond(with_type(
-            Response::from_string("not found").with_status_code(404),
-            "text/plain",
-        )),
+        head.extend_from_slice(&buf[..n]);
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let mut request = httparse::Request::new(&mut headers);
+        match request.parse(&head) {
+            Ok(httparse::Status::Complete(_)) => break request.path.unwrap_or("/").to_string(),
+            Ok(httparse::Status::Partial) if head.len() < MAX_HEAD => continue,
+            _ => return respond(&mut stream, 400, "text/plain", b"bad request"),
+        }
+    };
+    let path = path.split(['?', '#']).next().unwrap_or("/");
+    if path == "/config.json" {
+        return respond(&mut stream, 200, "application/json", config.as_bytes());
     }
+    match resolve(root, path).and_then(|p| fs::read(&p).ok().map(|b| (p, b))) {
+        Some((file, bytes)) => respond(&mut stream, 200, content_type(&file), &bytes),
+        None => respond(&mut stream, 404, "text/plain", b"not found"),
+    }
+}
+
+fn respond(stream: &mut TcpStream, status: u16, kind: &str, body: &[u8]) -> std::io::Result<()> {
+    let reason = match status {
+        200 => "OK",
+        400 => "Bad Request",
+        _ => "Not Found",
+    };
+    let head = format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(body)?;
+    stream.flush()
 }
 
 /// Maps a URL path to a file under `root`, refusing `..` and other escapes.
@@ -114,15 +153,6 @@ fn content_type(path: &Path) -> &'static str {
     }
 }
 
-/// Sets the content type, and closes the connection after the response: tiny_http's
-/// keep-alive handling has left browser requests pending behind an idle connection.
-fn with_type<R: std::io::Read>(response: Response<R>, kind: &str) -> Response<R> {
-    [("Content-Type", kind), ("Connection", "close")]
-        .into_iter()
-        .filter_map(|(name, value)| Header::from_bytes(name, value).ok())
-        .fold(response, |response, header| response.with_header(header))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,5 +169,31 @@ mod tests {
         ] {
             assert_eq!(resolve(root, url), expect.map(PathBuf::from), "{url}");
         }
+    }
+
+    #[test]
+    fn serves_files_and_config_one_request_per_connection() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("index.html"), "<p>hi</p>").unwrap();
+        let server = WebServer::start(dir.path(), serde_json::json!({"a": 1})).unwrap();
+        // An idle connection (a browser's speculative one) holds up nobody.
+        let _idle = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+        let get = |path: &str| {
+            let mut s = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+            write!(
+                s,
+                "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n"
+            )
+            .unwrap();
+            let mut out = String::new();
+            s.read_to_string(&mut out).unwrap();
+            out
+        };
+        let page = get("/");
+        assert!(page.starts_with("HTTP/1.1 200 OK\r\n"), "{page}");
+        assert!(page.contains("Content-Type: text/html") && page.ends_with("<p>hi</p>"));
+        assert!(get("/config.json").ends_with("{\"a\":1}"));
+        assert!(get("/../etc/passwd").starts_with("HTTP/1.1 404"));
+        assert!(get("/nope.js").starts_with("HTTP/1.1 404"));
     }
 }
