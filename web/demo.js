@@ -17,6 +17,7 @@ const ui = {
   session: el('session'),
   whoami: el('whoami'),
   logout: el('logout'),
+  unknownCallers: el('unknown-callers'),
   status: el('status'),
   users: el('users'),
   list: el('user-list'),
@@ -43,8 +44,10 @@ const ui = {
 
 // Test and debugging knobs from the URL: ?ringTimeout=MS&relay=1&extdisco=0&iceServers=JSON
 // (relay=1: relay candidates only; extdisco=0: no STUN/TURN from the server; iceServers: a
-// JSON array of RTCIceServer added to them).
-const params = new URLSearchParams(location.search);
+// JSON array of RTCIceServer added to them). Only when the page was told so before it loaded
+// (`window.demoTestKnobs = true`, as tests do with an init script): a link must not be able to
+// send someone's calls through a TURN server of the link's choosing.
+const params = new URLSearchParams(window.demoTestKnobs === true ? location.search : '');
 
 /** The RTCConfiguration asked for by the URL knobs. */
 function rtcConfigFromUrl() {
@@ -223,6 +226,7 @@ function onStatus(conn, status, condition, elem) {
         extdisco: params.get('extdisco') !== '0',
         contacts: state.contacts,
         focusDomain: state.config.focus ?? null,
+        unknownCallers: ui.unknownCallers.checked,
       });
       state.jingle.addEventListener('incoming', (e) => showCall(e.detail));
       state.rooms = attachRooms({ jingle: state.jingle, setStatus,
@@ -357,7 +361,13 @@ function renderCall() {
   ui.incoming.hidden = !ringingIn;
   ui.outgoing.hidden = !ringingOut;
   ui.inCall.hidden = !live || ringingIn || ringingOut;
-  if (ringingIn) ui.incomingText.textContent = `${name} is calling you`;
+  // The full bare JID too: "alice" alone could be anyone's name (alice@evil.example, or a
+  // room occupant); the roster name when we gave one.
+  if (ringingIn) {
+    ui.incomingText.textContent = call.unknownCaller
+      ? `Unknown caller ${call.peer} is calling you`
+      : `${call.peerName ?? name} is calling you (${call.peer})`;
+  }
   if (ringingOut) {
     ui.outgoingText.textContent = call.state === 'ringing' ? `Calling ${name}… (ringing)` : `Calling ${name}…`;
   }
@@ -498,6 +508,9 @@ ui.form.addEventListener('submit', (e) => {
   login(fullJidFromInput(ui.jid.value), ui.password.value);
 });
 ui.logout.addEventListener('click', logout);
+ui.unknownCallers.addEventListener('change', () => {
+  if (state.jingle) state.jingle.unknownCallers = ui.unknownCallers.checked;
+});
 // Best effort: tell the server we leave, so others see us go at once.
 window.addEventListener('pagehide', () => {
   if (state.conn && state.phase === 'in') {

@@ -45,11 +45,13 @@ export class Call extends EventTarget {
    * @param {{audio: boolean, video: boolean}} opts.media what the call carries
    * @param {object} [opts.proposal] the JMI Proposal that rings (or rang) for it
    * @param {object} [opts.session] incoming without JMI: the peer's Session, not yet accepted
+   * @param {boolean} [opts.unknownCaller] incoming: the caller has no presence subscription
+   *   with us (it rings because the app lets unknown callers ring)
    * @param {(type: string, detail: object) => void} [opts.report] told of 'state' and 'ended'
    *   after the call's own listeners
    */
   constructor(jingle, { sid, peer, direction, media, proposal = null, session = null,
-    report = () => {} }) {
+    unknownCaller = false, report = () => {} }) {
     super();
     this.#jingle = jingle;
     this.#report = report;
@@ -67,6 +69,10 @@ export class Call extends EventTarget {
     this.state = direction === 'outgoing' ? 'proposing' : 'ringing';
     /** The `{condition, text, by}` that ended the call, once ended. */
     this.endReason = null;
+    /** Incoming: the caller is not among our contacts (no presence subscription). */
+    this.unknownCaller = !!unknownCaller;
+    /** The name we gave the peer in our roster, or null. */
+    this.peerName = jingle.roster?.name(this.peer) ?? null;
     /** The peer's tracks. */
     this.remoteStream = session?.remoteStream ?? new MediaStream();
     /** The camera and microphone of this call (lib/local-media.js). */
@@ -78,6 +84,10 @@ export class Call extends EventTarget {
     if (proposal) this.#followProposal(proposal);
     if (session) this.#attach(session);
     this.#watchPresence();
+    if (direction === 'incoming') {
+      // Nobody answered: stop ringing (the caller hears 'timeout').
+      this.#ringTimer = setTimeout(() => this.hangup('timeout'), jingle.ringTimeoutMs);
+    }
   }
 
   /** The Jingle session (lib/session.js) once there is one, else null. */
@@ -159,6 +169,7 @@ export class Call extends EventTarget {
   /** Answers an incoming call: gets the camera/microphone, then `proceed` or session-accept. */
   async accept() {
     if (this.direction !== 'incoming' || this.state !== 'ringing') return;
+    clearTimeout(this.#ringTimer);
     this.#setState('proceeding');
     try {
       await this.localMedia.start();

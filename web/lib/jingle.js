@@ -25,8 +25,12 @@
 //                   incoming session per other participant, accepted at once
 //
 // A 1:1 call rings every device of the callee with XEP-0353, then negotiates one session; a
-// `session-initiate` without a proposal (older clients) rings as well. While a call is live,
-// new proposals and sessions get `busy`, unless an accept policy added with
+// `session-initiate` without a proposal (older clients) rings as well. Who may ring: contacts
+// with a presence subscription (our roster); others are ignored (a proposal) or declined (a
+// session), unless `unknownCallers` lets them ring marked as unknown. A caller rings at most
+// `ringsPerMinute` times a minute; a proposal stored while we were offline and older than a
+// ring is dropped; an unanswered ring ends after ringTimeoutMs. While a call is live, new
+// proposals and sessions get `busy`, unless an accept policy added with
 // `jingle.sessions.addAcceptPolicy()` claims the session first (a group call's focus).
 
 import { Strophe } from 'strophe.js';
@@ -36,6 +40,8 @@ import { Jmi } from './jmi.js';
 import { Sessions, ERRORS } from './sessions.js';
 import { Call } from './call.js';
 import { GroupCall } from './group-call.js';
+import { Roster } from './roster.js';
+import { RateLimit } from './limits.js';
 
 export { NS } from './xml.js';
 export { GroupCall, Participant } from './group-call.js';
@@ -54,6 +60,8 @@ export { Jmi, Proposal } from './jmi.js';
  */
 export class Jingle extends EventTarget {
   #removePolicy;
+  #ownRoster;
+  #rings;
 
   /**
    * @param {object} conn a connected Strophe.Connection
@@ -78,11 +86,19 @@ export class Jingle extends EventTarget {
    * @param {string} [opts.focusDomain] the conference focus component's domain: the call of
    *   room `ROOM@conference.HOST` is at `ROOM@<focusDomain>` (default `focus.` + our server's
    *   domain)
+   * @param {{ready: Promise, subscribed: (jid: string) => boolean,
+   *   name: (jid: string) => string|null}} [opts.roster] who may ring (lib/roster.js Roster;
+   *   by default one is loaded)
+   * @param {boolean} [opts.unknownCallers=false] let callers without a presence subscription
+   *   ring too (their call has `unknownCaller`); else they are ignored or declined
+   * @param {number} [opts.ringsPerMinute=5] calls a JID may ring us with per minute; more are
+   *   ignored
    */
   constructor(conn, { ringTimeoutMs = 30000, rtcConfig = {}, extdisco = true,
     getUserMedia = (c) => navigator.mediaDevices.getUserMedia(c), carbons = true,
     contacts = null, dataChannel = true, disco = true, connectTimeoutMs = 30000,
-    iceRestartAfterMs = 3000, focusDomain = null } = {}) {
+    iceRestartAfterMs = 3000, focusDomain = null, roster = undefined, unknownCallers = false,
+    ringsPerMinute = 5 } = {}) {
     super();
     this.conn = conn;
     this.focusDomain = focusDomain ?? `focus.${Strophe.getDomainFromJid(conn.jid)}`;
@@ -90,6 +106,12 @@ export class Jingle extends EventTarget {
     this.groupCalls = new Map();
     this.contacts = contacts;
     this.ringTimeoutMs = ringTimeoutMs;
+    /** Callers without a presence subscription ring too (marked `unknownCaller`). */
+    this.unknownCallers = unknownCallers;
+    /** Our roster (lib/roster.js): who may ring. */
+    this.roster = roster ?? new Roster(conn);
+    this.#ownRoster = !roster;
+    this.#rings = new RateLimit({ count: ringsPerMinute, perMs: 60000 });
     this.getUserMedia = getUserMedia;
     /** sid -> Call, live calls only. */
     this.calls = new Map();
@@ -99,7 +121,8 @@ export class Jingle extends EventTarget {
     this.sessions = new Sessions(conn, { iceServers: () => this.services.iceServers(),
       settings: { connectTimeoutMs, iceRestartAfterMs, rtcConfig, dataChannel } });
     /** XEP-0353 proposals: lib/jmi.js. */
-    this.jmi = new Jmi(conn, { carbons });
+    this.jmi = new Jmi(conn, { carbons, maxAgeMs: ringTimeoutMs,
+      admit: (jid) => this.#rings.allow(jid.toLowerCase()) });
     this.jmi.addEventListener('proposal', ({ detail }) => this.#onProposal(detail));
     this.#removePolicy = this.sessions.addAcceptPolicy((offer) => this.#oneToOne(offer));
     /** Resolves once the translator (sdp-map wasm) is loaded. */
@@ -114,6 +137,7 @@ export class Jingle extends EventTarget {
     this.sessions.stop();
     this.jmi.stop();
     this.services.stop();
+    if (this.#ownRoster) this.roster.stop();
   }
 
   /** True while any call, 1:1 or group, is live (we then answer proposals with `busy`). */
@@ -149,6 +173,15 @@ export class Jingle extends EventTarget {
     this.dispatchEvent(new CustomEvent('groupcall', { detail: call }));
     await call.join();
     return call;
+  }
+
+  /**
+   * True while a call is answered ('proceeding' to 'active') or a group call is live; not
+   * while a call only rings.
+   */
+  get inCall() {
+    return [...this.calls.values()].some((c) => ['proceeding', 'connecting', 'active']
+      .includes(c.state)) || [...this.groupCalls.values()].some((c) => c.live);
   }
 
   get connectTimeoutMs() {
@@ -232,14 +265,34 @@ export class Jingle extends EventTarget {
     this.dispatchEvent(new CustomEvent(type, { detail }));
   }
 
-  /** A JMI proposal: it rings, unless we are busy. */
-  #onProposal(p) {
+  /**
+   * Whether `jid` may ring us: a contact with a presence subscription, or anyone with
+   * `unknownCallers`. Resolves to {ring, unknown}.
+   */
+  async #mayRing(jid) {
+    await this.roster.ready;
+    const known = this.roster.subscribed(jid);
+    return { ring: known || this.unknownCallers, unknown: !known };
+  }
+
+  /**
+   * A JMI proposal: it rings if its caller may ring us and we are not busy. A stranger's is
+   * ignored without a word (as Conversations does): nothing tells them we are there.
+   */
+  async #onProposal(p) {
+    const { ring, unknown } = await this.#mayRing(p.peer);
+    if (p.state !== 'received') return; // retracted meanwhile
+    if (!ring) {
+      p.ignore();
+      return;
+    }
     if (this.busy) {
       p.reject('busy');
       return;
     }
     const call = this.#add(new Call(this, { sid: p.id, peer: p.peerFull, direction: 'incoming',
-      media: p.media, proposal: p, report: (t, d) => this.#report(t, d) }));
+      media: p.media, proposal: p, unknownCaller: unknown,
+      report: (t, d) => this.#report(t, d) }));
     p.ring();
     this.dispatchEvent(new CustomEvent('incoming', { detail: call }));
   }
@@ -256,13 +309,18 @@ export class Jingle extends EventTarget {
         && (!call.peerFull || sameJid(call.peerFull, offer.from));
       return { error: same ? ERRORS.outOfOrder : ERRORS.unknownSession };
     }
-    return { take: (session) => {
-      if (this.busy) {
-        session.terminate('busy');
+    const bare = Strophe.getBareJidFromJid(offer.from);
+    if (!this.#rings.allow(bare.toLowerCase())) return { error: ERRORS.rateLimited };
+    return { take: async (session) => {
+      const { ring, unknown } = await this.#mayRing(bare);
+      if (session.state === 'ended') return;
+      if (!ring || this.busy) {
+        // A stranger's session is declined like a busy one: it tells them nothing more.
+        session.terminate(ring ? 'busy' : 'decline');
         return;
       }
       const incoming = this.#add(new Call(this, { sid: offer.sid, peer: offer.from,
-        direction: 'incoming', media: offer.media, session,
+        direction: 'incoming', media: offer.media, session, unknownCaller: unknown,
         proposal: this.jmi.forSession(offer.sid, offer.from, 'incoming'),
         report: (t, d) => this.#report(t, d) }));
       this.dispatchEvent(new CustomEvent('incoming', { detail: incoming }));

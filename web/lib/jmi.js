@@ -13,7 +13,7 @@
 // JMI 0.4 we also send, and understand, `accept` (and `reject`) to our own bare JID.
 
 import { Strophe, $iq, $msg } from 'strophe.js';
-import { NS, children, child, readReason, randomId, addHandler } from './xml.js';
+import { NS, children, child, readReason, randomId, addHandler, sameJid } from './xml.js';
 
 const ACTIONS = ['propose', 'ringing', 'proceed', 'reject', 'retract', 'finish', 'accept'];
 
@@ -86,6 +86,12 @@ export class Proposal extends EventTarget {
     this.end({ condition, text: null }, 'local');
   }
 
+  /** Drops the peer's proposal without a word (a stranger's, or one we will not answer). */
+  ignore() {
+    if (this.state !== 'received') return;
+    this.end({ condition: 'decline', text: 'ignored' }, 'local');
+  }
+
   /** Withdraws our unanswered proposal (reason 'cancel' by default). */
   retract(condition = 'cancel') {
     if (this.direction !== 'outgoing' || !['proposing', 'ringing'].includes(this.state)) return;
@@ -144,25 +150,49 @@ export class Proposal extends EventTarget {
   }
 }
 
+/** Undecided incoming proposals kept at most; more are dropped until some are decided. */
+const MAX_UNDECIDED = 16;
+
+/** The `stamp` of a message's XEP-0203 `<delay/>` (or legacy XEP-0091 one) in ms, or null. */
+function delayStamp(msg) {
+  const d = child(msg, 'delay', NS.DELAY) ?? child(msg, 'x', 'jabber:x:delay');
+  const stamp = d?.getAttribute('stamp');
+  if (!stamp) return null;
+  // XEP-0091: CCYYMMDDThh:mm:ss (UTC); XEP-0203: an XEP-0082 date-time.
+  const legacy = /^(\d{4})(\d{2})(\d{2})T(\d{2}:\d{2}:\d{2})$/.exec(stamp);
+  const ms = Date.parse(legacy ? `${legacy[1]}-${legacy[2]}-${legacy[3]}T${legacy[4]}Z` : stamp);
+  return Number.isFinite(ms) ? ms : null;
+}
+
 /**
  * The JMI proposals of one connection. Event 'proposal' (detail: an incoming Proposal in
- * state 'received'): call `ring()` or `reject()` on it; one left unanswered is dropped
- * silently (nothing is sent).
+ * state 'received'): call `ring()`, `reject()` or `ignore()` on it, at once or after looking
+ * the caller up. Proposals older than `maxAgeMs` (a `<delay/>` from offline storage) and those
+ * `admit` refuses are dropped without a word before that.
  */
 export class Jmi extends EventTarget {
   #conn;
   #handler;
+  #maxAgeMs;
+  #admit;
   /** id -> Proposal, live ones only. */
   #proposals = new Map();
 
   /**
    * @param {object} conn a connected Strophe.Connection
-   * @param {{carbons?: boolean}} [opts] carbons: enable message carbons (XEP-0280), so our
-   *   other devices' answers stop our ringing
+   * @param {object} [opts]
+   * @param {boolean} [opts.carbons=true] enable message carbons (XEP-0280), so our other
+   *   devices' answers stop our ringing
+   * @param {number} [opts.maxAgeMs=Infinity] drop proposals delayed longer than this (a call
+   *   that rang while we were offline is over)
+   * @param {(bareJid: string) => boolean} [opts.admit] false: drop this caller's proposal (a
+   *   rate limit)
    */
-  constructor(conn, { carbons = true } = {}) {
+  constructor(conn, { carbons = true, maxAgeMs = Infinity, admit = () => true } = {}) {
     super();
     this.#conn = conn;
+    this.#maxAgeMs = maxAgeMs;
+    this.#admit = admit;
     this.#handler = addHandler(conn, (s) => s.nodeName === 'message', (s) => this.#onMessage(s));
     if (carbons) {
       conn.sendIQ($iq({ type: 'set' }).c('enable', { xmlns: NS.CARBONS }).tree(), null,
@@ -239,8 +269,11 @@ export class Jmi extends EventTarget {
       return;
     }
     if (msg.getAttribute('type') === 'error') {
+      // Our proposal bounced (the callee is unknown or has no device): the error comes from
+      // the callee's JID, as RFC 6120 §8.3 says; one from anyone else proves nothing.
       const p = this.#proposals.get(msg.getAttribute('id') ?? '');
-      if (p && p.direction === 'outgoing' && p.state === 'proposing') {
+      if (p && p.direction === 'outgoing' && p.state === 'proposing'
+        && sameJid(Strophe.getBareJidFromJid(from), p.peer)) {
         p.end({ condition: 'gone', text: 'the callee is unknown or offline' }, 'remote');
       }
       return;
@@ -276,12 +309,17 @@ export class Jmi extends EventTarget {
     };
     // Not an audio/video call (e.g. a file transfer proposal): not ours to answer.
     if (!media.audio && !media.video) return;
+    // Stored while we were offline and older than a ring: the caller has given up.
+    const stamp = delayStamp(msg);
+    if (stamp !== null && Date.now() - stamp > this.#maxAgeMs) return;
+    if (!this.#admit(Strophe.getBareJidFromJid(from))) return;
+    const undecided = [...this.#proposals.values()].filter((x) => x.state === 'received');
+    if (undecided.length >= MAX_UNDECIDED) return;
     const receipt = msg.getAttribute('id') && child(msg, 'request', NS.RECEIPTS)
       ? msg.getAttribute('id') : null;
     const p = this.#track(new Proposal(this.#sender(), { id, peer: from, direction: 'incoming',
       media, receipt, state: 'received' }));
     this.dispatchEvent(new CustomEvent('proposal', { detail: p }));
-    if (p.state === 'received') p.end({ condition: 'decline', text: 'ignored' }, 'local');
   }
 
   /** Our other device answered or rejected a proposal we ring for: stop ringing. */

@@ -10,9 +10,10 @@
 //   contacts.list();                                    // [{ jid, name, show, inCall, resources }]
 //   contacts.fullJids('bob@localhost');                 // ['bob@localhost/res1', ...]
 //
-// Our own presence, "in a call" while a Jingle call (lib/jingle.js) is live: see OwnPresence.
+// Our own presence, "in a call" while a Jingle call (lib/jingle.js) is answered: see
+// OwnPresence. Our roster (subscriptions and names): see Roster.
 
-import { Strophe, $pres } from 'strophe.js';
+import { Strophe, $iq, $pres } from 'strophe.js';
 
 const NS_MUC_USER = 'http://jabber.org/protocol/muc#user';
 
@@ -201,6 +202,88 @@ export class OnlineContacts {
   }
 }
 
+const NS_ROSTER = 'jabber:iq:roster';
+
+/**
+ * Our roster (RFC 6121 §2): who we have a presence subscription with, and the names we gave
+ * them. Loaded once, then kept up to date by roster pushes (only from our own account).
+ * The Jingle plugin rings only for contacts with a subscription (`subscribed()`).
+ *
+ *   const roster = new Roster(conn);   // once connected
+ *   await roster.ready;                // loaded (or failed: empty)
+ *   roster.subscribed('bob@example.org'); roster.name('bob@example.org');
+ */
+export class Roster {
+  /** bare JID -> {jid, name, subscription} */
+  #items = new Map();
+  #conn;
+  #handler;
+
+  /** @param {object} conn a connected Strophe.Connection */
+  constructor(conn) {
+    this.#conn = conn;
+    this.#handler = conn.addHandler((iq) => {
+      try {
+        this.#onPush(iq);
+      } catch (e) {
+        console.error('Roster: bad push', e);
+      }
+      return true;
+    }, NS_ROSTER, 'iq', 'set');
+    /** Resolves once the roster is loaded (or could not be: it then stays empty). */
+    this.ready = new Promise((resolve) => {
+      conn.sendIQ($iq({ type: 'get' }).c('query', { xmlns: NS_ROSTER }).tree(), (iq) => {
+        const query = [...iq.childNodes].find((n) => n.nodeName === 'query');
+        for (const item of query?.childNodes ?? []) this.#note(item);
+        resolve();
+      }, () => {
+        console.warn('Roster: not loaded');
+        resolve();
+      }, 10000);
+    });
+  }
+
+  #note(item) {
+    if (item.nodeType !== 1 || item.nodeName !== 'item') return;
+    const jid = item.getAttribute('jid');
+    if (!jid) return;
+    const bare = Strophe.getBareJidFromJid(jid).toLowerCase();
+    const subscription = item.getAttribute('subscription') ?? 'none';
+    if (subscription === 'remove') this.#items.delete(bare);
+    else this.#items.set(bare, { jid: bare, name: item.getAttribute('name') || null, subscription });
+  }
+
+  /** A roster push: from our own account only (RFC 6121 §2.1.6), else it is a forgery. */
+  #onPush(iq) {
+    const from = iq.getAttribute('from');
+    const own = Strophe.getBareJidFromJid(this.#conn.jid);
+    if (from && Strophe.getBareJidFromJid(from).toLowerCase() !== own.toLowerCase()) return;
+    const query = [...iq.childNodes].find((n) => n.nodeName === 'query');
+    for (const item of query?.childNodes ?? []) this.#note(item);
+    this.#conn.send($iq({ type: 'result', id: iq.getAttribute('id') ?? '' }).tree());
+  }
+
+  /** The roster item of a JID: {jid, name, subscription}, or null. */
+  get(jid) {
+    return this.#items.get(Strophe.getBareJidFromJid(jid).toLowerCase()) ?? null;
+  }
+
+  /** True if we have a presence subscription with `jid`, either way ('to', 'from', 'both'). */
+  subscribed(jid) {
+    return ['to', 'from', 'both'].includes(this.get(jid)?.subscription);
+  }
+
+  /** The name we gave `jid` in the roster, or null. */
+  name(jid) {
+    return this.get(jid)?.name ?? null;
+  }
+
+  /** Stops following roster pushes. */
+  stop() {
+    this.#conn.deleteHandler(this.#handler);
+  }
+}
+
 /**
  * Our own presence, sent on `conn`. While `inCall` it says so in standard XMPP that every
  * client shows, `<show>dnd</show><status>In a call</status>`, plus
@@ -257,8 +340,9 @@ export class OwnPresence {
   }
 
   /**
-   * Keeps `inCall` equal to `jingle.busy` (a call in 'proposing'..'active'), from its
-   * 'incoming' and 'state' events.
+   * Keeps `inCall` equal to `jingle.inCall` (a call answered: 'proceeding'..'active'), from
+   * its 'incoming' and 'state' events. Not while a call only rings: a ring/retract loop must
+   * not make the server broadcast our presence to every contact.
    */
   followCalls(jingle) {
     this.stop();
@@ -275,7 +359,7 @@ export class OwnPresence {
 
   /** Re-reads whether a call of the followed Jingle is live. */
   refresh() {
-    if (this._jingle) this.setInCall(this._jingle.busy);
+    if (this._jingle) this.setInCall(this._jingle.inCall);
   }
 
   /** Stops following calls (sends nothing). */

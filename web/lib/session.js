@@ -37,6 +37,10 @@ export const ERRORS = {
   unknownSession: { condition: 'item-not-found', type: 'cancel', jingle: 'unknown-session' },
   tieBreak: { condition: 'conflict', type: 'cancel', jingle: 'tie-break' },
   unsupportedInfo: { condition: 'feature-not-implemented', type: 'cancel', jingle: 'unsupported-info' },
+  /** Too much at once (a rate or a queue over its limit): try again later. */
+  rateLimited: { condition: 'resource-constraint', type: 'wait' },
+  /** Bigger than we take (contents, children): not like this. */
+  notAcceptable: { condition: 'not-acceptable', type: 'modify' },
 };
 
 const SENDERS = ['both', 'initiator', 'responder', 'none'];

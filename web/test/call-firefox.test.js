@@ -141,7 +141,10 @@ async function callInfo() {
 /** `caller` calls `callee`, who accepts; both reach 'active' and play the remote video. */
 async function connectedCall(caller, callee) {
   await caller.click(`Call ${callee.name}`);
-  await textIs(callee, 'incoming-text', `${caller.name} is calling you`);
+  // The caller's roster name (else its node) and its bare JID.
+  const jid = user(caller.name).jid.split('/')[0];
+  const name = await callee.page.evaluate((j) => window.demo.jingle.roster.name(j), jid);
+  await textIs(callee, 'incoming-text', `${name ?? caller.name} is calling you (${jid})`);
   await callee.click('Accept');
   for (const s of [caller, callee]) {
     await s.until(() => window.demo.call?.state === 'active').catch(async (e) => {

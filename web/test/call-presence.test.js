@@ -1,6 +1,7 @@
 // What others see of a call, and a call that cannot connect: demo pages in one Chromium against
-// a real ejabberd. While a call is live the page's presence says "in a call" (OwnPresence in
-// lib/roster.js); a call whose ICE fails ends on both sides with "failed to connect".
+// a real ejabberd. While a call is answered the page's presence says "in a call" (OwnPresence
+// in lib/roster.js), not while it only rings; a call whose ICE fails ends on both sides with
+// "failed to connect".
 // Run inside a loopback-only network namespace (see lib/browser.js).
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
@@ -81,7 +82,7 @@ test('carol sees alice and bob "in a call" while they talk, and "available" afte
   assert.deepEqual(pages.errors, []);
 });
 
-test('ringing is "in a call" too; an idle second device of bob does not hide it', async () => {
+test('ringing is not "in a call" (a ring/retract loop sends no presence); answered is, even with an idle device', async () => {
   const carol = await pages.loggedIn('carol');
   const alice = await pages.loggedIn('alice');
   const bob = await pages.loggedIn('bob');
@@ -89,9 +90,33 @@ test('ringing is "in a call" too; an idle second device of bob does not hide it'
     password: pages.user('bob').password, presence: true });
   try {
     await carol.waitForFunction((j) => window.demo.contacts.get(j)?.resources.length === 2, jid('bob'));
-    await callButton(alice, 'bob').click();
-    await bob.getByRole('dialog', { name: 'Incoming call' }).waitFor();
+    // carol counts the "in a call" presences she gets from alice and bob.
+    await carol.evaluate((names) => {
+      window.inCallFrom = Object.fromEntries(names.map((n) => [n, 0]));
+      const { conn } = window.demo;
+      const input = conn.xmlInput;
+      conn.xmlInput = (el) => {
+        // Over WebSocket each call gets one stanza (el itself is the presence).
+        const all = [el, ...el.querySelectorAll('presence')];
+        for (const p of all.filter((n) => n.nodeName === 'presence')) {
+          const who = names.find((n) => p.getAttribute('from')?.startsWith(`${n}@`));
+          if (who && p.querySelector('in-call')) window.inCallFrom[who] += 1;
+        }
+        input?.call(conn, el);
+      };
+    }, ['alice', 'bob']);
+    // Three rings, each retracted: nobody is told anything.
+    for (let i = 0; i < 3; i += 1) {
+      await callButton(alice, 'bob').click();
+      await bob.getByRole('dialog', { name: 'Incoming call' }).waitFor();
+      assert.equal(await bob.evaluate(() => window.demo.presence.inCall), false);
+      await alice.getByRole('button', { name: 'Cancel' }).click();
+      await status(bob, 'alice cancelled the call.').waitFor();
+    }
+    // Answered: "in a call" now (so carol would have had the earlier ones before this one).
+    await connectedCall(alice, bob, 'bob', 'alice');
     await usersShown(carol, ['alice', 'bob'], 'in a call');
+    assert.deepEqual(await carol.evaluate(() => window.inCallFrom), { alice: 1, bob: 1 });
     // bob's best resource is the idle one (same priority, more available), yet he is in a call.
     const seen = await presenceOf(carol, jid('bob'));
     assert.equal(seen.show, 'available');
@@ -99,8 +124,8 @@ test('ringing is "in a call" too; an idle second device of bob does not hide it'
     assert.deepEqual(seen.resources, [{ show: 'available', priority: 0, inCall: false },
       { show: 'dnd', priority: 0, inCall: true }]);
 
-    await alice.getByRole('button', { name: 'Cancel' }).click();
-    await status(bob, 'alice cancelled the call.').waitFor();
+    await alice.getByRole('button', { name: 'Hang up' }).click();
+    await status(bob, 'alice hung up.').waitFor();
     await usersShown(carol, ['alice', 'bob'], 'available');
   } finally {
     await bobIdle.disconnect();
@@ -127,8 +152,8 @@ test('a call whose ICE fails ends on both sides with "failed to connect"', async
   // Relay candidates only, from a TURN server that refuses every permission: every candidate
   // pair fails, so Chromium's ICE agent declares the connection failed.
   const knobs = `/?relay=1&extdisco=0&iceServers=${encodeURIComponent(JSON.stringify([turn.iceServer]))}`;
-  const alice = await pages.loggedIn('alice', knobs);
-  const bob = await pages.loggedIn('bob', knobs);
+  const alice = await pages.loggedIn('alice', knobs, { testKnobs: true });
+  const bob = await pages.loggedIn('bob', knobs, { testKnobs: true });
   for (const page of [alice, bob]) {
     await page.evaluate(() => {
       window.ends = [];

@@ -28,7 +28,7 @@ after(async () => {
 });
 
 const user = (name) => pages.user(name);
-const loggedIn = (name, query) => pages.loggedIn(name, query);
+const loggedIn = (name, query) => pages.loggedIn(name, query, { testKnobs: !!query });
 
 test('alice calls bob, bob accepts: media both ways; bob hangs up and both sides end', async () => {
   const alice = await loggedIn('alice');

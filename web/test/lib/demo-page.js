@@ -3,7 +3,7 @@
 //
 //   const pages = new DemoPages(browser, bed);
 //   const alice = await pages.loggedIn('alice');
-//   const bob = await pages.loggedIn('bob', '/?relay=1');
+//   const bob = await pages.loggedIn('bob', '/?relay=1', { testKnobs: true });
 //   const focus = await pages.plugin('carol');         // the plugin alone, no presence
 //   await connectedCall(alice, bob, 'bob', 'alice');
 //   await status(alice, 'In a call with bob.').waitFor();
@@ -46,11 +46,16 @@ export class DemoPages {
   }
 
   /**
-   * A fresh page on the demo (`query`: URL knobs such as '/?relay=1'), logged in as `name`.
-   * `prepare(page)` runs before the page loads (e.g. `page.addInitScript`).
+   * A fresh page on the demo, logged in as `name`. `query`: URL knobs such as '/?relay=1',
+   * which the page takes only with `testKnobs` (else a link could set someone's TURN server).
+   * `prepare(page)` runs before the page loads (e.g. `page.addInitScript`); it may also be
+   * given alone as the third argument.
    */
-  async loggedIn(name, query = '', prepare = null) {
+  async loggedIn(name, query = '', options = {}) {
+    const { testKnobs = false, prepare = null } = typeof options === 'function'
+      ? { prepare: options } : options;
     const page = await this._page(name);
+    if (testKnobs) await page.addInitScript(() => { window.demoTestKnobs = true; });
     await prepare?.(page);
     await page.goto(new URL(query || '/', this.bed.info.http).href);
     const u = this.user(name);
