@@ -285,6 +285,7 @@ function saslFailure(elem) {
 
 /** Back to the login form after any end of the connection. */
 function ended() {
+  clearTransfers();
   state.presence?.stop();
   state.presence = null;
   detachRooms();
@@ -341,9 +342,12 @@ function showCall(call) {
   call.addEventListener('files', (e) => {
     ui.sendFile.disabled = false;
     e.detail.files.addEventListener('transfer', (t) => showTransfer(t.detail));
+    e.detail.files.addEventListener('refused', ({ detail }) => {
+      setStatus(`A file from ${nameOf(call.peer)} was refused (${refusal(detail)}).`, 'error');
+    });
   });
   ui.sendFile.disabled = true;
-  ui.transfers.replaceChildren();
+  clearTransfers();
   if (call.localStream) ui.localVideo.srcObject = call.localStream;
   if (call.direction === 'incoming') setStatus(`${nameOf(call.peer)} is calling.`);
   renderCall();
@@ -417,6 +421,39 @@ function callEnded(call, detail) {
 const sizeText = (n) => (n >= 1048576 ? `${(n / 1048576).toFixed(1)} MB`
   : n >= 1024 ? `${(n / 1024).toFixed(1)} kB` : `${n} B`);
 
+/** Why a file was refused at once (lib/file-transfer.js 'refused'). */
+function refusal({ name, size, reason }) {
+  switch (reason) {
+    case 'too-large': return `${name}: ${sizeText(size)} is too large`;
+    case 'busy': return `${name}: another file is coming in`;
+    default: return `${name}: not a valid offer`;
+  }
+}
+
+/** Object URLs of received files, revoked when their rows go (next call, log out, leave). */
+const objectUrls = new Set();
+
+/** Removes the transfer rows and revokes their object URLs (the Blobs can then be freed). */
+function clearTransfers() {
+  for (const url of objectUrls) URL.revokeObjectURL(url);
+  objectUrls.clear();
+  ui.transfers.replaceChildren();
+}
+
+/**
+ * The raster image type of a received file from its first bytes (PNG, JPEG, GIF, WebP), or
+ * null: only those get a preview, whatever name or MIME type the sender gave (never SVG).
+ */
+async function rasterType(blob) {
+  const b = new Uint8Array(await blob.slice(0, 12).arrayBuffer());
+  const ascii = (from, to) => String.fromCharCode(...b.slice(from, to));
+  if (b[0] === 0x89 && ascii(1, 4) === 'PNG') return 'image/png';
+  if (b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'image/jpeg';
+  if (ascii(0, 4) === 'GIF8') return 'image/gif';
+  if (ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'image/webp';
+  return null;
+}
+
 /** One row per file transfer: name, state, progress bar, cancel button, image preview. */
 function showTransfer(t) {
   const li = document.createElement('li');
@@ -441,8 +478,43 @@ function showTransfer(t) {
     li.dataset.state = state;
     stateText.textContent = text;
   };
-  setState(t.state, t.direction === 'outgoing' ? 'waiting' : 'receiving');
   li.append(label, stateText, bar, cancel);
+  if (t.direction === 'incoming' && t.state === 'offered') {
+    // Nothing is stored before the user says yes.
+    setState('offered', 'offered to you');
+    const accept = document.createElement('button');
+    accept.type = 'button';
+    accept.textContent = `Accept ${t.name}`;
+    const decline = document.createElement('button');
+    decline.type = 'button';
+    decline.className = 'secondary';
+    decline.textContent = `Decline ${t.name}`;
+    const answered = () => {
+      accept.remove();
+      decline.remove();
+    };
+    accept.addEventListener('click', () => {
+      answered();
+      t.accept();
+      setState('receiving', 'receiving');
+    });
+    decline.addEventListener('click', () => {
+      answered();
+      t.decline();
+    });
+    t.addEventListener('cancelled', answered);
+    li.append(accept, decline);
+  } else {
+    setState(t.state, 'waiting');
+  }
+  t.addEventListener('declined', (e) => {
+    cancel.remove();
+    if (e.detail.by === 'local') setState('declined', 'declined');
+    else {
+      setState('declined', e.detail.reason === 'too-large' ? 'too large for the other side'
+        : 'declined by the other side');
+    }
+  });
   t.addEventListener('progress', () => {
     bar.value = t.bytes;
     if (t.state === 'sending' || t.state === 'receiving') {
@@ -465,19 +537,24 @@ function showTransfer(t) {
       return;
     }
     setState('done', 'received, SHA-256 verified');
+    // application/octet-stream (lib/file-transfer.js): saved, never opened in our origin.
     const url = URL.createObjectURL(t.blob);
+    objectUrls.add(url);
     const link = document.createElement('a');
     link.href = url;
     link.download = t.name;
     link.textContent = `Save ${t.name}`;
     li.append(link);
-    if (t.mime.startsWith('image/')) {
+    rasterType(t.blob).then((type) => {
+      if (!type || !li.isConnected) return;
       const img = document.createElement('img');
       img.className = 'preview';
       img.alt = `Preview of ${t.name}`;
-      img.src = url;
+      const preview = URL.createObjectURL(new Blob([t.blob], { type }));
+      objectUrls.add(preview);
+      img.src = preview;
       li.append(img);
-    }
+    });
   });
   ui.transfers.append(li);
 }

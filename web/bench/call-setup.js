@@ -101,6 +101,7 @@ try {
       window.demo.call.files.addEventListener('transfer', (e) => {
         e.detail.addEventListener('done', (d) => resolve({ at: performance.timeOrigin + performance.now(),
           verified: d.detail.verified }));
+        e.detail.accept(); // as the receiver's "Accept" would (the offer's round trip counts)
       }, { once: true });
     }));
     const sentAt = await alice.evaluate((mb) => {

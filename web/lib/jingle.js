@@ -42,6 +42,7 @@ import { Call } from './call.js';
 import { GroupCall } from './group-call.js';
 import { Roster } from './roster.js';
 import { RateLimit } from './limits.js';
+import { MAX_SIZE } from './file-transfer.js';
 
 export { NS } from './xml.js';
 export { GroupCall, Participant } from './group-call.js';
@@ -93,12 +94,14 @@ export class Jingle extends EventTarget {
    *   ring too (their call has `unknownCaller`); else they are ignored or declined
    * @param {number} [opts.ringsPerMinute=5] calls a JID may ring us with per minute; more are
    *   ignored
+   * @param {number} [opts.maxFileSize=2 GiB] the largest file received in a call
+   *   (lib/file-transfer.js); larger offers are declined at once
    */
   constructor(conn, { ringTimeoutMs = 30000, rtcConfig = {}, extdisco = true,
     getUserMedia = (c) => navigator.mediaDevices.getUserMedia(c), carbons = true,
     contacts = null, dataChannel = true, disco = true, connectTimeoutMs = 30000,
     iceRestartAfterMs = 3000, focusDomain = null, roster = undefined, unknownCallers = false,
-    ringsPerMinute = 5 } = {}) {
+    ringsPerMinute = 5, maxFileSize = MAX_SIZE } = {}) {
     super();
     this.conn = conn;
     this.focusDomain = focusDomain ?? `focus.${Strophe.getDomainFromJid(conn.jid)}`;
@@ -119,7 +122,7 @@ export class Jingle extends EventTarget {
     this.services = new Services(conn, { extdisco, disco });
     /** The Jingle sessions of this connection: lib/sessions.js. */
     this.sessions = new Sessions(conn, { iceServers: () => this.services.iceServers(),
-      settings: { connectTimeoutMs, iceRestartAfterMs, rtcConfig, dataChannel } });
+      settings: { connectTimeoutMs, iceRestartAfterMs, rtcConfig, dataChannel, maxFileSize } });
     /** XEP-0353 proposals: lib/jmi.js. */
     this.jmi = new Jmi(conn, { carbons, maxAgeMs: ringTimeoutMs,
       admit: (jid) => this.#rings.allow(jid.toLowerCase()) });

@@ -505,7 +505,7 @@ export class Session extends EventTarget {
   #setChannel(channel) {
     const ready = () => {
       if (this.files || this.state === 'ended') return;
-      this.files = new FileTransfers(channel);
+      this.files = new FileTransfers(channel, { maxSize: this.#host.settings.maxFileSize });
       this.dispatchEvent(new CustomEvent('files', { detail: { files: this.files } }));
     };
     if (channel.readyState === 'open') ready();

@@ -20,6 +20,7 @@ import { Strophe, $iq } from 'strophe.js';
 import { initSdpMap } from '../sdp-map.js';
 import { NS, children, child, randomId, addHandler, parseXml, sameJid } from './xml.js';
 import { Session, ERRORS } from './session.js';
+import { MAX_SIZE } from './file-transfer.js';
 
 export { ERRORS } from './session.js';
 
@@ -41,7 +42,8 @@ export class Sessions extends EventTarget {
    * @param {object} [opts]
    * @param {() => Promise<RTCIceServer[]>} [opts.iceServers] STUN/TURN for new sessions
    * @param {object} [opts.settings] connectTimeoutMs (30000), iceRestartAfterMs (3000),
-   *   rtcConfig ({}), dataChannel (true): read by each session when it needs them
+   *   rtcConfig ({}), dataChannel (true), maxFileSize (2 GiB: files received in a call):
+   *   read by each session when it needs them
    */
   constructor(conn, { iceServers = async () => [], settings = {} } = {}) {
     super();
@@ -49,7 +51,7 @@ export class Sessions extends EventTarget {
     this.#iceServers = iceServers;
     /** Read live by the sessions (a change applies to the next use). */
     this.settings = { connectTimeoutMs: 30000, iceRestartAfterMs: 3000, rtcConfig: {},
-      dataChannel: true, ...settings };
+      dataChannel: true, maxFileSize: MAX_SIZE, ...settings };
     /** The translator (sdp-map wasm exports), once loaded. */
     this.sdp = null;
     /** Resolves once the translator is loaded. */

@@ -265,10 +265,21 @@ for (const firefoxCalls of [true, false]) {
 
 const sha256 = (b) => createHash('sha256').update(b).digest('hex');
 
+/**
+ * Accepts every file offered to the page from now on, and keeps the transfers in
+ * `window.transfersSeen` (a finished one leaves `files.transfers`).
+ */
+const acceptFiles = (s) => s.page.evaluate(() => {
+  window.transfersSeen = [];
+  window.demo.call.files.addEventListener('transfer', ({ detail: t }) => {
+    window.transfersSeen.push(t);
+    if (t.direction === 'incoming') t.accept();
+  });
+});
+
 /** SHA-256 (hex) of the file `name` the page received, computed in the page. */
 const receivedSha = (s, name) => s.page.evaluate(async (n) => {
-  const t = [...window.demo.call.files.transfers.values()]
-    .find((x) => x.direction === 'incoming' && x.name === n);
+  const t = window.transfersSeen.find((x) => x.direction === 'incoming' && x.name === n);
   const d = await crypto.subtle.digest('SHA-256', await t.blob.arrayBuffer());
   return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }, name);
@@ -282,6 +293,7 @@ test('files both ways between Firefox and Chromium during a call, SHA-256 verifi
   const { ff, cr } = await sides();
   await connectedCall(ff, cr);
   for (const s of [ff, cr]) await s.until(() => !document.getElementById('send-file').disabled);
+  for (const s of [ff, cr]) await acceptFiles(s);
   // Firefox sends 1 MB made in the page; Chromium sends 1 MB through its file chooser.
   const ffSha = await ff.page.evaluate(async (size) => {
     const bytes = new Uint8Array(size);

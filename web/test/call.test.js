@@ -253,20 +253,28 @@ async function sendFile(page, file) {
 const transferRow = (page, text) => page.getByRole('list', { name: 'File transfers' })
   .getByRole('listitem').filter({ hasText: text });
 
-/** Counts the progress events of every transfer on `page` in `window.progressEvents`. */
+/**
+ * Counts the progress events of every transfer on `page` in `window.progressEvents`, and keeps
+ * the transfers in `window.transfersSeen` (a finished one leaves `files.transfers`).
+ */
 const countProgress = (page) => page.evaluate(() => {
   window.progressEvents = {};
+  window.transfersSeen = [];
   window.demo.call.files.addEventListener('transfer', ({ detail: t }) => {
     const key = `${t.direction} ${t.name}`;
     window.progressEvents[key] = 0;
+    window.transfersSeen.push(t);
     t.addEventListener('progress', () => { window.progressEvents[key] += 1; });
   });
 });
 
+/** Accepts the file `name` offered to `page` ("Accept NAME" in its row). */
+const acceptFile = (page, name) => page.getByRole('button', { name: `Accept ${name}`, exact: true })
+  .click();
+
 /** SHA-256 (hex) of the file `name` received on `page`, computed in the page. */
 const receivedSha = (page, name) => page.evaluate(async (n) => {
-  const t = [...window.demo.call.files.transfers.values()]
-    .find((x) => x.direction === 'incoming' && x.name === n);
+  const t = window.transfersSeen.find((x) => x.direction === 'incoming' && x.name === n);
   const d = await crypto.subtle.digest('SHA-256', await t.blob.arrayBuffer());
   return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }, name);
@@ -284,6 +292,8 @@ test('files during a call: 20 MB both ways with matching SHA-256, image preview,
   await Promise.all([countProgress(alice), countProgress(bob)]);
   await sendFile(alice, { name: 'from-alice.bin', mimeType: 'application/octet-stream', buffer: fromAlice });
   await sendFile(bob, { name: 'from-bob.bin', mimeType: 'application/octet-stream', buffer: fromBob });
+  await acceptFile(bob, 'from-alice.bin');
+  await acceptFile(alice, 'from-bob.bin');
   const long = { timeout: 60000 };
   await transferRow(bob, 'Receiving from-alice.bin').getByText('received, SHA-256 verified').waitFor(long);
   await transferRow(alice, 'Receiving from-bob.bin').getByText('received, SHA-256 verified').waitFor(long);
@@ -302,6 +312,7 @@ test('files during a call: 20 MB both ways with matching SHA-256, image preview,
   // An image shows a preview.
   const png = await alice.screenshot({ clip: { x: 0, y: 0, width: 40, height: 30 } });
   await sendFile(alice, { name: 'pic.png', mimeType: 'image/png', buffer: png });
+  await acceptFile(bob, 'pic.png');
   const preview = bob.getByRole('img', { name: 'Preview of pic.png' });
   await preview.waitFor();
   await bob.waitForFunction(() => document.querySelector('img.preview')?.naturalWidth === 40);
@@ -310,6 +321,7 @@ test('files during a call: 20 MB both ways with matching SHA-256, image preview,
   await bob.evaluate(() => {
     window.demo.call.files.addEventListener('transfer', (e) => {
       e.detail.addEventListener('progress', () => e.detail.cancel(), { once: true });
+      e.detail.accept();
     }, { once: true });
   });
   await alice.evaluate(() => {
@@ -333,10 +345,12 @@ test('files during a call: 20 MB both ways with matching SHA-256, image preview,
   });
   await sendFile(alice, { name: 'damaged.bin', mimeType: 'application/octet-stream',
     buffer: randomBytes(300 * 1024) });
+  await acceptFile(bob, 'damaged.bin');
   await transferRow(bob, 'Receiving damaged.bin').getByText('damaged: SHA-256 mismatch').waitFor();
   await transferRow(alice, 'Sending damaged.bin').getByText('sent').waitFor();
   const after = randomBytes(100 * 1024);
   await sendFile(alice, { name: 'after.bin', mimeType: 'application/octet-stream', buffer: after });
+  await acceptFile(bob, 'after.bin');
   await transferRow(bob, 'Receiving after.bin').getByText('received, SHA-256 verified').waitFor();
   assert.equal(await receivedSha(bob, 'after.bin'), sha(after));
   await mediaFlows(bob);

@@ -170,3 +170,40 @@ test('a lost connection is shown, and logging in again works once the server is 
   // console; that is the expected event here.
   assert.deepEqual(pageErrors.filter((e) => !/^connection-lost console: WebSocket /i.test(e)), []);
 });
+
+test('the page has a Content-Security-Policy: injected scripts do not run, the page still works', async () => {
+  const [alice] = bed.info.users;
+  pageErrors.splice(0); // the tests before checked theirs
+  const page = await openDemo('csp');
+  const policy = await page.evaluate(() => document
+    .querySelector('meta[http-equiv="Content-Security-Policy"]')?.content ?? null);
+  assert.match(policy ?? '', /script-src 'self' 'wasm-unsafe-eval' 'sha256-[^']+'/);
+  assert.match(policy, /object-src 'none'/);
+  // What an HTML injection would try: an inline script, and a script from elsewhere.
+  const violations = await page.evaluate(() => new Promise((resolve) => {
+    const seen = [];
+    document.addEventListener('securitypolicyviolation', (e) => {
+      seen.push(e.effectiveDirective);
+      if (seen.length === 2) resolve(seen.sort());
+    });
+    const inline = document.createElement('script');
+    inline.textContent = 'window.injected = true';
+    document.body.append(inline);
+    const foreign = document.createElement('script');
+    foreign.src = 'https://198.51.100.7/x.js';
+    document.body.append(foreign);
+  }));
+  assert.deepEqual(violations, ['script-src-elem', 'script-src-elem']);
+  assert.equal(await page.evaluate(() => window.injected), undefined);
+  // The page itself (modules, import map, wasm, WebSocket) works under the policy.
+  await logIn(page, alice.jid, alice.password);
+  await page.getByRole('button', { name: 'Log out' }).waitFor();
+  assert.equal(await page.evaluate(async () => {
+    await window.demo.jingle.ready; // the sdp-map wasm, compiled under 'wasm-unsafe-eval'
+    return typeof window.demo.jingle.sessions.sdp.jingleToSdp;
+  }), 'function');
+  await page.context().close();
+  // Chromium reports each refused script on the console: those two are expected here.
+  assert.deepEqual(pageErrors.splice(0).filter((e) => !/^csp console: .*Content Security Policy/
+    .test(e)), []);
+});

@@ -59,8 +59,8 @@ function watch(page, name) {
   });
 }
 
-async function newPage() {
-  const context = await browser.newContext();
+async function newPage(contextOptions = {}) {
+  const context = await browser.newContext(contextOptions);
   await serveWebFilesFromDisk(context, bed.info.http);
   return context.newPage();
 }
@@ -80,7 +80,9 @@ async function demoPage(name) {
 async function stanzaPage(name) {
   // A page of our own origin (the idle demo page, not logged in: Chromium's local network
   // access checks block WebSockets to loopback from pages faked with route()), plus StanzaJS.
-  const page = await newPage();
+  // The StanzaJS bundle goes in as an inline script, which the demo page's
+  // Content-Security-Policy forbids: this harness page (not our client) bypasses it.
+  const page = await newPage({ bypassCSP: true });
   watch(page, `${name} (StanzaJS)`);
   await page.goto(bed.info.http);
   await page.addScriptTag({ content: bundle });

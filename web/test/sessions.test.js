@@ -69,9 +69,9 @@ const openSession = (page, to, payload = null) => page.evaluate(async ({ to: pee
   return window.out.length - 1;
 }, { to, payload });
 
-/** Waits until the page's session `expr` (evaluated in the page) is in `state`. */
-const sessionState = (page, expr, state) => page.waitForFunction(
-  ({ e, s }) => new Function(`return ${e}`)()?.state === s, { e: expr, s: state });
+/** Waits until the page's session `window[list][i]` is in `state`. */
+const sessionState = (page, [list, i], state) => page.waitForFunction(
+  ([l, n, st]) => window[l]?.[n]?.state === st, [list, i, state]);
 
 test('a session to a JID without presence: not ended as "gone"; the receive-only answer sends nothing', async () => {
   // bob runs the plugin and sends no presence: alice's contacts say he is offline.
@@ -90,8 +90,8 @@ test('a session to a JID without presence: not ended as "gone"; the receive-only
   assert.equal(await alice.evaluate((j) => window.demo.contacts.isOnline(j), bare('bob')), false);
 
   await openSession(alice, bobJid);
-  await sessionState(alice, 'window.out[0]', 'active');
-  await sessionState(bob, 'window.taken[0]', 'active');
+  await sessionState(alice, ['out', 0], 'active');
+  await sessionState(bob, ['taken', 0], 'active');
   await mediaFlows(bob, () => window.taken[0].pc);
   // One way: alice's contents are senders='initiator'; bob's side adds no track and sends
   // nothing (its transceivers only receive).
@@ -113,7 +113,7 @@ test('a session to a JID without presence: not ended as "gone"; the receive-only
     window.demo.jingle.busy, window.demo.jingle.sessions.size]), [0, false, 1]);
 
   await alice.evaluate(() => window.out[0].terminate('success'));
-  await sessionState(bob, 'window.taken[0]', 'ended');
+  await sessionState(bob, ['taken', 0], 'ended');
   assert.deepEqual(await bob.evaluate(() => window.taken[0].endReason),
     { condition: 'success', text: null, by: 'remote' });
   assert.equal(await bob.evaluate(() => window.jingle.sessions.size), 0);
@@ -152,8 +152,8 @@ test("a focus's sessions: taken by the accept policy while busy, several from on
   await openSession(focus, bobJid, conferenceInfo(bare('carol')));
   await openSession(focus, bobJid, conferenceInfo('dave@example.org'));
   for (const i of [0, 1]) {
-    await sessionState(focus, `window.out[${i}]`, 'active');
-    await sessionState(bob, `window.fromFocus[${i}]`, 'active');
+    await sessionState(focus, ['out', i], 'active');
+    await sessionState(bob, ['fromFocus', i], 'active');
   }
   await Promise.all([mediaFlows(bob, () => window.fromFocus[0].pc),
     mediaFlows(bob, () => window.fromFocus[1].pc)]);
@@ -169,7 +169,7 @@ test("a focus's sessions: taken by the accept policy while busy, several from on
 
   // A session from the same JID that the policy does not claim is a call attempt: busy.
   await openSession(focus, bobJid);
-  await sessionState(focus, 'window.out[2]', 'ended');
+  await sessionState(focus, ['out', 2], 'ended');
   assert.deepEqual(await focus.evaluate(() => window.out[2].endReason),
     { condition: 'busy', text: null, by: 'remote' });
 
@@ -179,7 +179,7 @@ test("a focus's sessions: taken by the accept policy while busy, several from on
     .filter((x) => x.track?.kind === 'audio').every((x) => !x.track.enabled))), [true, true]);
 
   await focus.evaluate(() => window.out.forEach((s) => s.terminate('success')));
-  for (const i of [0, 1]) await sessionState(bob, `window.fromFocus[${i}]`, 'ended');
+  for (const i of [0, 1]) await sessionState(bob, ['fromFocus', i], 'ended');
   assert.equal(await bob.evaluate(() => window.demo.call.state), 'ringing');
   await bob.getByRole('button', { name: 'Cancel' }).click();
 });

@@ -2,12 +2,12 @@
 // browser context straight from web/ on disk, through playwright's (Chromium) or puppeteer's
 // (Firefox) request interception.
 //
-// Why: the testbed's static server (tiny_http) now and then leaves one of Chromium's requests
-// pending for good (seen: /lib/jingle.js pending > 10 s, about one page load in 25), which
-// makes tests that load many pages flaky. Serving the subresources from disk keeps the call
-// tests about calls; the page document and /config.json still come from the testbed (the page
-// must have a loopback origin, or Chromium's local network access checks block its
-// WebSocket), and demo-page.test.js exercises the real server for every file.
+// Why: the testbed's static server once (tiny_http) left one of a page's requests pending for
+// good, which made tests that load many pages flaky; it is fixed (testbed/src/web.rs), and
+// serving the subresources from disk still keeps the call tests about calls. The page document
+// and /config.json come from the testbed (the page must have a loopback origin, or Chromium's
+// local network access checks block its WebSocket), and demo-page.test.js exercises the real
+// server for every file.
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
 import { webRoot } from './vectors.js';
