@@ -13,8 +13,9 @@ import { Strophe, $build } from 'strophe.js';
 import { NS, children, child, parseXml } from './xml.js';
 import { splitSdp, iceCredentials } from './sdp-sections.js';
 
-/** The tie-break error (as in lib/session.js ERRORS). */
+/** The errors it answers (as in lib/session.js ERRORS). */
 const TIE_BREAK = { condition: 'conflict', type: 'cancel', jingle: 'tie-break' };
+const RATE_LIMITED = { condition: 'resource-constraint', type: 'wait' };
 
 /**
  * When to restart ICE, and when to give up. After the connection had connected: the initiator
@@ -163,7 +164,8 @@ export function credentialsXml(sdp, contents, { sid, initiator }) {
  *   applyCredentials(fresh), remoteSdp(type), addRemoteCandidates(list),
  *   offer(xml) -> Promise<error|null> (stays "offering" until settle()), settle(), offering(),
  *   holdCandidates(), releaseCandidates(keep(candidate)), enqueue(fn), afterPeerChange(),
- *   terminate(condition, text), settings ({connectTimeoutMs, iceRestartAfterMs}).
+ *   terminate(condition, text), allowRestart() (false: over the rate of the peer's restarts),
+ *   settings ({connectTimeoutMs, iceRestartAfterMs}).
  */
 export class IceRestart {
   #session;
@@ -240,6 +242,8 @@ export class IceRestart {
     }
     // Both renegotiate at once: ours (the initiator's) wins, as for content-modify.
     if (this.#port.offering() && this.#session.role === 'initiator') return { error: TIE_BREAK };
+    // A restart costs a new ICE session: a peer gets a few a minute, then waits.
+    if (!this.#port.allowRestart()) return { error: RATE_LIMITED };
     this.#note(fresh);
     this.#wait?.resolve(null); // we are the responder: the peer's restart wins
     this.#port.enqueue(() => this.#onPeerRestart(fresh, list));

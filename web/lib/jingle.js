@@ -94,6 +94,7 @@ export class Jingle extends EventTarget {
    *   ring too (their call has `unknownCaller`); else they are ignored or declined
    * @param {number} [opts.ringsPerMinute=5] calls a JID may ring us with per minute; more are
    *   ignored
+   * @param {object} [opts.limits] per-session limits (lib/session.js LIMITS)
    * @param {number} [opts.maxFileSize=2 GiB] the largest file received in a call
    *   (lib/file-transfer.js); larger offers are declined at once
    */
@@ -101,7 +102,7 @@ export class Jingle extends EventTarget {
     getUserMedia = (c) => navigator.mediaDevices.getUserMedia(c), carbons = true,
     contacts = null, dataChannel = true, disco = true, connectTimeoutMs = 30000,
     iceRestartAfterMs = 3000, focusDomain = null, roster = undefined, unknownCallers = false,
-    ringsPerMinute = 5, maxFileSize = MAX_SIZE } = {}) {
+    ringsPerMinute = 5, limits = {}, maxFileSize = MAX_SIZE } = {}) {
     super();
     this.conn = conn;
     this.focusDomain = focusDomain ?? `focus.${Strophe.getDomainFromJid(conn.jid)}`;
@@ -122,7 +123,8 @@ export class Jingle extends EventTarget {
     this.services = new Services(conn, { extdisco, disco });
     /** The Jingle sessions of this connection: lib/sessions.js. */
     this.sessions = new Sessions(conn, { iceServers: () => this.services.iceServers(),
-      settings: { connectTimeoutMs, iceRestartAfterMs, rtcConfig, dataChannel, maxFileSize } });
+      settings: { connectTimeoutMs, iceRestartAfterMs, rtcConfig, dataChannel, limits,
+        maxFileSize } });
     /** XEP-0353 proposals: lib/jmi.js. */
     this.jmi = new Jmi(conn, { carbons, maxAgeMs: ringTimeoutMs,
       admit: (jid) => this.#rings.allow(jid.toLowerCase()) });

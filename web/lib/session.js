@@ -26,6 +26,7 @@
 import { Strophe, $build } from 'strophe.js';
 import { NS, children, child, parseXml, readReason } from './xml.js';
 import { FileTransfers } from './file-transfer.js';
+import { RateLimit } from './limits.js';
 import { IceRestart, localPwd } from './ice-restart.js';
 import { splitSdp, joinSdp, mergeSections, fitToOffer, directionFor, withSender, sends,
   setupOf, iceCredentials, transportMids, withIceCredentials } from './sdp-sections.js';
@@ -44,6 +45,41 @@ export const ERRORS = {
 };
 
 const SENDERS = ['both', 'initiator', 'responder', 'none'];
+
+/**
+ * What one peer may make a session hold or redo; over a limit the action gets its Jingle error
+ * (ERRORS.notAcceptable or ERRORS.rateLimited) and the session goes on as it was. Read live
+ * from the registry's `settings.limits`.
+ */
+export const LIMITS = {
+  /** Contents in a session (its session-initiate, and after content-adds). */
+  contents: 16,
+  /** Children of one session-info (mute, unmute, ringing, ...). */
+  sessionInfoChildren: 8,
+  /** The peer's candidates kept before its description is applied (ringing, say). */
+  earlyCandidates: 100,
+  /** The peer's content-adds per minute. */
+  contentAddsPerMinute: 10,
+  /** The peer's ICE restarts per minute. */
+  iceRestartsPerMinute: 10,
+};
+
+/** ICE ufrag and pwd as RFC 8839 §5.4 has them: ice-chars, 4 (ufrag) or 22 (pwd) to 256. */
+const ICE_UFRAG = /^[A-Za-z0-9+/]{4,256}$/;
+const ICE_PWD = /^[A-Za-z0-9+/]{22,256}$/;
+
+/**
+ * True if every `<transport/>` of `jingle` has ICE credentials that are ICE tokens (or none):
+ * they go into SDP lines, so nothing else may pass.
+ */
+export function iceTokens(jingle) {
+  return children(jingle, 'content').every((c) => {
+    const t = child(c, 'transport');
+    const ufrag = t?.getAttribute('ufrag');
+    const pwd = t?.getAttribute('pwd');
+    return (!ufrag || ICE_UFRAG.test(ufrag)) && (!pwd || ICE_PWD.test(pwd));
+  });
+}
 
 /**
  * A Jingle XML whose `<transport/>`s without ICE credentials get those of `bundle` (an ICE-UDP
@@ -132,6 +168,8 @@ export class Session extends EventTarget {
   #connectTimer = null;
   #encodings = null; // simulcast layers per kind, for our offer
   #ice; // ICE restarts (lib/ice-restart.js)
+  #rates = new RateLimit({ count: 10, perMs: 60000 }); // the peer's content-adds, restarts
+  #early = 0; // the peer's candidates queued before its description
 
   /**
    * Made by the registry (lib/sessions.js), which is `host`: it sends our IQs
@@ -190,7 +228,12 @@ export class Session extends EventTarget {
       enqueue: (fn) => this.#enqueue(fn),
       afterPeerChange: () => this.#afterPeerChange(),
       terminate: (condition, text) => this.terminate(condition, text),
+      allowRestart: () => this.#rates.allow('ice-restart', this.#limits.iceRestartsPerMinute),
     });
+  }
+
+  get #limits() {
+    return this.#host.settings.limits ?? LIMITS;
   }
 
   /** The peer's role in the session. */
@@ -373,6 +416,8 @@ export class Session extends EventTarget {
         return false;
       }
     };
+    // ICE credentials go into SDP lines: only ICE tokens pass.
+    if (!iceTokens(jingle)) return ERRORS.badRequest;
     switch (action) {
       case 'session-initiate':
         return ERRORS.outOfOrder; // a session is made by its session-initiate: a second one
@@ -392,6 +437,7 @@ export class Session extends EventTarget {
       case 'session-info':
         // XEP-0167 §7 informational messages (ringing, mute, hold, ...); mute/unmute are
         // passed on as 'remotemute' events, after a content-accept before it.
+        if (children(jingle).length > this.#limits.sessionInfoChildren) return ERRORS.notAcceptable;
         this.#enqueue(() => this.#onSessionInfo(jingle));
         return null;
       case 'content-add':
@@ -420,9 +466,17 @@ export class Session extends EventTarget {
       return ERRORS.badRequest;
     }
     // New ICE credentials in it are an ICE restart (lib/ice-restart.js).
+    const early = !this.pc?.remoteDescription;
+    if (early && this.#early + list.length > this.#limits.earlyCandidates) {
+      return ERRORS.rateLimited; // before the description: kept, so bounded
+    }
     const { error, candidates } = this.#ice.transportInfo(jingle, list);
-    if (candidates) this.#enqueue(() => this.#addRemoteCandidates(list));
-    return error ?? null;
+    if (error) return error;
+    if (candidates) {
+      if (early) this.#early += list.length;
+      this.#enqueue(() => this.#addRemoteCandidates(list));
+    }
+    return null;
   }
 
   /** The peer's content-add, -modify or -remove: checked here, applied in order. */
@@ -433,7 +487,15 @@ export class Session extends EventTarget {
     const known = (c) => this.contents.has(c.name);
     const valid = contents.length > 0 && contents.every((c) => c.name && SENDERS.includes(c.senders))
       && (action === 'content-add' ? !contents.some(known) : contents.every(known));
-    if (!valid || (action === 'content-add' && !parses('offer'))) return ERRORS.badRequest;
+    if (!valid) return ERRORS.badRequest;
+    if (action === 'content-add') {
+      // Counted before anything is translated.
+      if (this.contents.size + contents.length > this.#limits.contents) return ERRORS.notAcceptable;
+      if (!this.#rates.allow('content-add', this.#limits.contentAddsPerMinute)) {
+        return ERRORS.rateLimited;
+      }
+      if (!parses('offer')) return ERRORS.badRequest;
+    }
     // Both changed at once: ours (the initiator's) wins; the peer redoes its change.
     if (this.#offering && this.role === 'initiator') return ERRORS.tieBreak;
     if (action === 'content-add') this.#enqueue(() => this.#onContentAdd(xml));
@@ -922,6 +984,7 @@ export class Session extends EventTarget {
   }
 
   async #flushRemoteCandidates() {
+    this.#early = 0;
     await this.#addRemoteCandidates(this.#remoteCandidates.splice(0));
   }
 

@@ -19,10 +19,10 @@
 import { Strophe, $iq } from 'strophe.js';
 import { initSdpMap } from '../sdp-map.js';
 import { NS, children, child, randomId, addHandler, parseXml, sameJid } from './xml.js';
-import { Session, ERRORS } from './session.js';
+import { Session, ERRORS, LIMITS, iceTokens } from './session.js';
 import { MAX_SIZE } from './file-transfer.js';
 
-export { ERRORS } from './session.js';
+export { ERRORS, LIMITS } from './session.js';
 
 /**
  * The registry. Event 'session' (detail: Session): a session was added (ours or the peer's,
@@ -42,8 +42,8 @@ export class Sessions extends EventTarget {
    * @param {object} [opts]
    * @param {() => Promise<RTCIceServer[]>} [opts.iceServers] STUN/TURN for new sessions
    * @param {object} [opts.settings] connectTimeoutMs (30000), iceRestartAfterMs (3000),
-   *   rtcConfig ({}), dataChannel (true), maxFileSize (2 GiB: files received in a call):
-   *   read by each session when it needs them
+   *   rtcConfig ({}), dataChannel (true), maxFileSize (2 GiB: files received in a call),
+   *   limits (per session, see lib/session.js LIMITS): read by each session when it needs them
    */
   constructor(conn, { iceServers = async () => [], settings = {} } = {}) {
     super();
@@ -51,7 +51,8 @@ export class Sessions extends EventTarget {
     this.#iceServers = iceServers;
     /** Read live by the sessions (a change applies to the next use). */
     this.settings = { connectTimeoutMs: 30000, iceRestartAfterMs: 3000, rtcConfig: {},
-      dataChannel: true, maxFileSize: MAX_SIZE, ...settings };
+      dataChannel: true, maxFileSize: MAX_SIZE, ...settings,
+      limits: { ...LIMITS, ...settings.limits } };
     /** The translator (sdp-map wasm exports), once loaded. */
     this.sdp = null;
     /** Resolves once the translator is loaded. */
@@ -180,6 +181,16 @@ export class Sessions extends EventTarget {
 
   /** The peer's session-initiate of a new sid: checked, then the accept policies decide. */
   #onInitiate(iq, jingle, from, sid) {
+    // Counted before anything is translated: a stanza with thousands of contents costs
+    // nothing more than this.
+    if (children(jingle, 'content').length > this.settings.limits.contents) {
+      this.#reply(iq, ERRORS.notAcceptable);
+      return;
+    }
+    if (!iceTokens(jingle)) {
+      this.#reply(iq, ERRORS.badRequest);
+      return;
+    }
     const xml = Strophe.serialize(jingle);
     let sdp;
     try {
