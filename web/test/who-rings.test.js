@@ -97,10 +97,15 @@ test("a stranger (a room occupant named alice) does not ring; it rings as 'Unkno
       conn.addHandler(() => { resolve(); return false; }, null, 'presence', null, null, `${r}/bob`);
       conn.send($pres({ to: `${r}/bob` }).c('x', { xmlns: 'http://jabber.org/protocol/muc' }));
     });
-    // An instant room (XEP-0045 §10.1.2), open to others.
+    // The room, configured (XEP-0045 §10.1.3) to let occupants send private messages: our
+    // template forbids them by default, rooms on other services may not.
     await new Promise((resolve, reject) => conn.sendIQ($iq({ type: 'set', to: r })
       .c('query', { xmlns: 'http://jabber.org/protocol/muc#owner' })
-      .c('x', { xmlns: 'jabber:x:data', type: 'submit' }).tree(), resolve, reject));
+      .c('x', { xmlns: 'jabber:x:data', type: 'submit' })
+      .c('field', { var: 'FORM_TYPE' }).c('value').t('http://jabber.org/protocol/muc#roomconfig')
+      .up().up()
+      .c('field', { var: 'allow_private_messages' }).c('value').t('1') // ejabberd's field
+      .tree(), resolve, reject));
   }, room);
   const mallory = await client('carol');
   const joined = mallory.waitFor((s) => s.nodeName === 'presence'
