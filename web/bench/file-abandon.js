@@ -87,7 +87,7 @@ try {
     await page.goto(bed.info.http);
     const u = bed.info.users.find((x) => x.jid.startsWith(`${name}@`));
     await page.getByLabel('JID').fill(u.jid);
-    await page.getByLabel('Password').fill(u.password);
+    await page.getByLabel('Password', { exact: true }).fill(u.password);
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.getByRole('heading', { name: 'Online users' }).waitFor();
     return page;
