@@ -15,6 +15,9 @@ pub const MAX_PARTICIPANTS_CEILING: usize = 64;
 pub const MAX_CONTENTS: usize = 4;
 /// SSRCs a participant may announce (3 simulcast layers with RTX per video, audio, screen).
 pub const MAX_SOURCES: usize = 24;
+/// The most a participant may send as video, all simulcast layers together (kbit/s), told to
+/// it in the answer to its own session. Chromium's three layers from 720p take about 2.2 Mbit/s.
+pub const MAX_VIDEO_KBPS: u32 = 2500;
 /// Join requests that may wait while the focus enters the room.
 pub const MAX_WAITING: usize = 32;
 /// Rooms with a call at once.

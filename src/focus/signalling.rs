@@ -81,9 +81,22 @@ pub fn description(
     sdp: &str,
     info: &ConferenceInfo,
 ) -> Result<Element, BadBridgeSdp> {
-    let session = Session::parse_sdp(sdp)?;
+    let mut session = Session::parse_sdp(sdp)?;
     let sdp_from = match action {
-        Action::SessionAccept => Role::Responder,
+        Action::SessionAccept => {
+            // The answer to a participant's own session caps what it sends (XEP-0167
+            // <bandwidth/>, b=AS): browsers keep their video, all layers together, under it.
+            for c in &mut session.contents {
+                if c.media == Some(sdp_map::Media::Video) {
+                    c.bandwidths.retain(|b| b.kind != "AS");
+                    c.bandwidths.push(sdp_map::Bandwidth {
+                        kind: "AS".into(),
+                        value: u64::from(super::limits::MAX_VIDEO_KBPS),
+                    });
+                }
+            }
+            Role::Responder
+        }
         _ => Role::Initiator,
     };
     let mut el = session.to_jingle(&parties.options(action, sdp_from, None));

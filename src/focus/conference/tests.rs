@@ -362,6 +362,15 @@ impl World {
                     info.is_some(),
                     "the focus's session-accept carries conference-info"
                 );
+                // What a participant may send as video is capped; audio is not.
+                let accept = signalling::read(j).expect("the focus writes Jingle sdp-map reads");
+                for c in &accept.session.contents {
+                    let capped = c
+                        .bandwidths
+                        .iter()
+                        .any(|b| b.kind == "AS" && b.value == u64::from(limits::MAX_VIDEO_KBPS));
+                    assert_eq!(capped, c.media == Some(Media::Video), "content {}", c.mid);
+                }
                 self.seen.push(Seen::Accepted { to });
             }
             Some("session-terminate") => {
