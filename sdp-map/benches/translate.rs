@@ -48,7 +48,7 @@ fn options(answer: bool) -> (ToJingle, ToSdp) {
         sid: "vector-sid".into(),
         initiator: Some("romeo@example.net/orchard".into()),
         responder: Some("juliet@example.com/balcony".into()),
-        sdp_from: role,
+        sdp_from: Some(role),
         ..ToJingle::default()
     };
     let to_sdp = ToSdp {

@@ -25,8 +25,11 @@
 //! Jingle `senders` is relative to the initiator; SDP direction is relative
 //! to the writer of the SDP. [`ToJingle::sdp_from`] says who wrote the SDP
 //! (`a=sendonly` from the responder becomes `senders='responder'`);
-//! [`ToSdp::from`] says who wrote the Jingle (by default: the responder for
-//! `session-accept`/`content-accept`/`transport-accept`, else the initiator).
+//! [`ToSdp::from`] says who wrote the Jingle. Both default to the party that
+//! sends the action ([`Action::default_sender`]): the responder for
+//! `session-accept`/`transport-accept`, the contents' creator for
+//! `content-add` and the other party for `content-accept`/`content-reject`,
+//! else the initiator. So the SDP of an answer is the responder's unless said otherwise.
 //!
 //! # WebAssembly exports (`wasm-bindgen`, module `sdp_map`)
 //! ```text
@@ -37,7 +40,7 @@
 //! ```
 //! `sdpToJingle` options: `action` (string, default `"session-initiate"`),
 //! `sid` (string, required), `initiator` (string), `responder` (string),
-//! `from` (`"initiator"` | `"responder"`, who wrote the SDP, default `"initiator"`),
+//! `from` (`"initiator"` | `"responder"`, who wrote the SDP, default by action as above),
 //! `creator` (`"initiator"` | `"responder"`, default `"initiator"`),
 //! `reason` (a reason condition such as `"success"`), `reasonText` (string).
 //! `jingleToSdp` options: `type` (`"offer"` | `"answer"`, default `"offer"`),
@@ -93,8 +96,9 @@ pub struct ToJingle {
     pub initiator: Option<String>,
     /// Responder JID.
     pub responder: Option<String>,
-    /// Who wrote the SDP.
-    pub sdp_from: Role,
+    /// Who wrote the SDP; `None`: the party that sends `action`
+    /// ([`Action::default_sender`]: the responder for `session-accept`).
+    pub sdp_from: Option<Role>,
     /// `creator` of the contents.
     pub creator: Role,
     /// Optional `<reason>`.
@@ -108,7 +112,7 @@ impl Default for ToJingle {
             sid: String::new(),
             initiator: None,
             responder: None,
-            sdp_from: Role::Initiator,
+            sdp_from: None,
             creator: Role::Initiator,
             reason: None,
         }
@@ -136,7 +140,10 @@ fn write_jingle(session: &Session, opts: &ToJingle) -> String {
         creator: opts.creator,
         reason: opts.reason.as_ref(),
     };
-    write_jingle(&mut w, &envelope, session, opts.sdp_from);
+    let sdp_from = opts
+        .sdp_from
+        .unwrap_or(opts.action.default_sender(opts.creator));
+    write_jingle(&mut w, &envelope, session, sdp_from);
     w.finish()
 }
 

@@ -396,6 +396,16 @@ pub enum Role {
     Responder,
 }
 
+impl Role {
+    /// The other role.
+    pub fn other(self) -> Role {
+        match self {
+            Role::Initiator => Role::Responder,
+            Role::Responder => Role::Initiator,
+        }
+    }
+}
+
 /// XEP-0166 `senders` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Senders {

@@ -12,7 +12,7 @@ fn sdp(body: &str) -> Session {
 fn via_jingle(s: &Session, from: Role) -> (String, Session) {
     let opts = ToJingle {
         sid: "s".into(),
-        sdp_from: from,
+        sdp_from: Some(from),
         ..ToJingle::default()
     };
     let xml = s.to_jingle_xml(&opts);
@@ -448,4 +448,33 @@ fn interop_quirks_from_other_jingle_clients() {
         keyless(&new_form, 63),
         [(String::new(), "111/111".to_string())]
     );
+}
+
+/// The SDP's writer defaults to the party that sends the action (issue 11.1).
+#[test]
+fn sdp_writer_defaults_by_action() {
+    let s = sdp("m=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\na=ice-ufrag:u\r\na=ice-pwd:p\r\na=sendonly\r\n");
+    for (action, creator, senders) in [
+        (Action::SessionInitiate, Role::Initiator, "initiator"),
+        (Action::SessionAccept, Role::Initiator, "responder"),
+        (Action::ContentAdd, Role::Initiator, "initiator"),
+        (Action::ContentAdd, Role::Responder, "responder"),
+        (Action::ContentAccept, Role::Initiator, "responder"),
+        (Action::ContentAccept, Role::Responder, "initiator"),
+    ] {
+        let opts = ToJingle {
+            action,
+            sid: "s".into(),
+            creator,
+            ..ToJingle::default()
+        };
+        let xml = s.to_jingle_xml(&opts);
+        assert!(
+            xml.contains(&format!("senders='{senders}'")),
+            "{action:?} by {creator:?}: {xml}"
+        );
+        // and read back with the same default, the direction is the SDP's
+        let back = Session::from_jingle_xml(&xml, &ToSdp::default()).expect("read");
+        assert_eq!(back.contents[0].direction, Direction::SendOnly, "{xml}");
+    }
 }

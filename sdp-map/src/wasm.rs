@@ -35,7 +35,7 @@ fn to_jingle_opts(opts: &JsValue) -> Result<ToJingle, JsValue> {
     o.sid = get(opts, "sid").unwrap_or_default();
     o.initiator = get(opts, "initiator");
     o.responder = get(opts, "responder");
-    o.sdp_from = role(opts, "from")?.unwrap_or(Role::Initiator);
+    o.sdp_from = role(opts, "from")?;
     o.creator = role(opts, "creator")?.unwrap_or(Role::Initiator);
     if let Some(r) = get(opts, "reason") {
         let condition =

@@ -394,7 +394,7 @@ proptest! {
     #[test]
     fn jingle_round_trip(s in session(true), responder in any::<bool>()) {
         let from = if responder { Role::Responder } else { Role::Initiator };
-        let opts = ToJingle { sid: "s1".into(), sdp_from: from, ..ToJingle::default() };
+        let opts = ToJingle { sid: "s1".into(), sdp_from: Some(from), ..ToJingle::default() };
         let xml = s.to_jingle_xml(&opts);
         let back = Session::from_jingle_xml(&xml, &ToSdp { sdp_type: SdpType::Offer, from: Some(from) })
             .map_err(|e| TestCaseError::fail(format!("{e}\n{xml}")))?;

@@ -43,7 +43,7 @@ fn check_file(path: &Path) {
             action: Action::SessionInitiate,
             sid: "sid1".into(),
             initiator: Some("a@example.org/r".into()),
-            sdp_from: from,
+            sdp_from: Some(from),
             ..ToJingle::default()
         };
         let xml = m1.to_jingle_xml(&opts);

@@ -61,7 +61,7 @@ impl Parties {
             sid: self.sid.clone(),
             initiator: Some(self.initiator.clone()),
             responder: Some(self.responder.clone()),
-            sdp_from,
+            sdp_from: Some(sdp_from),
             creator: Role::Initiator,
             reason,
         }

@@ -254,6 +254,21 @@ for (const v of vectors) {
   });
 }
 
+// ---------------------------------------------------------------------------------------------
+// Issue 11 regressions, one per item, with StanzaJS as the independent other side.
+const directionsOf = (sdp) => parseSdp(sdp).media.filter(live).map((m) => `${m.mid} ${m.direction}`);
+
+test('11.1 an answer is the responder\'s SDP without `from` (StanzaJS reads the same directions)', () => {
+  const answers = vectors.filter((v) => v.type === 'answer' && /a=(recv|send)only/.test(v.sdp));
+  assert.ok(answers.length >= 2, 'one-way answers among the vectors');
+  for (const v of answers) {
+    const { from, ...options } = jingleOptions(v);
+    assert.equal(from, 'responder');
+    const xml = sdpMap.sdpToJingle(v.sdp, options);
+    assert.deepEqual(directionsOf(stanzaXmlToSdp(xml, 'responder')), directionsOf(v.sdp), v.name);
+  }
+});
+
 // Runs after the per-vector tests (node:test runs top-level tests in order).
 test('every named divergence is still real (needed by at least one vector)', () => {
   const unused = EXCEPTIONS.filter((e) => used.get(e.name).size === 0).map((e) => e.name);

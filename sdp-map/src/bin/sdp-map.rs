@@ -72,7 +72,7 @@ fn run(args: &[String]) -> Result<String, Failure> {
                     "--sid" => o.sid = v.to_string(),
                     "--initiator" => o.initiator = Some(v.to_string()),
                     "--responder" => o.responder = Some(v.to_string()),
-                    "--from" => o.sdp_from = role(v).map_err(usage)?,
+                    "--from" => o.sdp_from = Some(role(v).map_err(usage)?),
                     "--creator" => o.creator = role(v).map_err(usage)?,
                     "--reason" => {
                         let condition = ReasonCondition::from_token(v)

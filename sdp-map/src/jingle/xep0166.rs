@@ -139,12 +139,15 @@ impl Action {
         }
     }
 
-    /// The role that normally sends this action (who wrote the Jingle).
-    pub fn default_sender(self) -> Role {
+    /// The role that normally sends this action, and so wrote its SDP, given the `creator`
+    /// of its contents: the responder for `session-accept` and `transport-accept`, the
+    /// creator for `content-add`, the other party for `content-accept`/`content-reject`,
+    /// else the initiator.
+    pub fn default_sender(self, creator: Role) -> Role {
         match self {
-            Action::SessionAccept | Action::ContentAccept | Action::TransportAccept => {
-                Role::Responder
-            }
+            Action::SessionAccept | Action::TransportAccept => Role::Responder,
+            Action::ContentAdd => creator,
+            Action::ContentAccept | Action::ContentReject => creator.other(),
             _ => Role::Initiator,
         }
     }
@@ -249,16 +252,20 @@ impl Jingle {
         let action = Action::from_token(action_s)
             .ok_or_else(|| JingleError::UnknownAction(action_s.chars().take(64).collect()))?;
         let sid = req_token(j, "jingle", "sid")?.to_string();
-        let from = from.unwrap_or(action.default_sender());
+        let creator = if j
+            .children()
+            .any(|c| c.is("content", NS_JINGLE) && c.attr("creator") == Some("responder"))
+        {
+            Role::Responder
+        } else {
+            Role::Initiator
+        };
+        let from = from.unwrap_or(action.default_sender(creator));
         let mut session = Session::default();
-        let mut creator = Role::Initiator;
         let mut reason = None;
         for child in j.children() {
             let child = &child;
             if child.is("content", NS_JINGLE) {
-                if child.attr("creator") == Some("responder") {
-                    creator = Role::Responder;
-                }
                 session.contents.push(read_content(child, from, sdp_type)?);
             } else if child.is("group", super::NS_GROUPING) {
                 session.groups.push(xep0338::read(child)?);

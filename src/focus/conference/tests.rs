@@ -63,7 +63,7 @@ fn answer_jingle(sid: &str) -> Element {
         .to_jingle(&sdp_map::ToJingle {
             action: Action::SessionAccept,
             sid: sid.into(),
-            sdp_from: Role::Responder,
+            sdp_from: Some(Role::Responder),
             ..Default::default()
         })
 }

@@ -1,0 +1,119 @@
+//! The `sdp-map` CLI as a user runs it: only the documented flags, input on stdin.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use sdp_map::{Direction, Session};
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn sdp_map(args: &[&str], stdin: &str) -> Out {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sdp-map"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run sdp-map");
+    // a usage error exits before reading stdin: a broken pipe here is no failure
+    let _ = child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes());
+    let out = child.wait_with_output().expect("sdp-map output");
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(out.stdout).expect("UTF-8 stdout"),
+        stderr: String::from_utf8(out.stderr).expect("UTF-8 stderr"),
+    }
+}
+
+fn ok(args: &[&str], stdin: &str) -> String {
+    let out = sdp_map(args, stdin);
+    assert_eq!(out.code, 0, "sdp-map {args:?}: {}", out.stderr);
+    out.stdout
+}
+
+fn vector(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/vectors")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn directions(sdp: &str) -> Vec<(String, Direction)> {
+    Session::parse_sdp(sdp)
+        .expect("SDP")
+        .contents
+        .into_iter()
+        .map(|c| (c.mid, c.direction))
+        .collect()
+}
+
+/// Issue 11.1: the SDP of a session-accept is the responder's unless `--from` says otherwise.
+#[test]
+fn answers_keep_their_directions_with_the_documented_flags() {
+    let answers = [
+        "chromium-156-recvonly-answer.sdp",
+        "firefox-153-recvonly-answer.sdp",
+        "chromium-156-simulcast-answer.sdp",
+    ]
+    .into_iter()
+    .flat_map(|name| {
+        let recvonly = vector(name);
+        // the answer to a recvonly offer: sendonly
+        let sendonly = recvonly.replace("a=recvonly", "a=sendonly");
+        [(name, recvonly), (name, sendonly)]
+    });
+    for (name, answer) in answers {
+        let xml = ok(
+            &[
+                "to-jingle",
+                "--action",
+                "session-accept",
+                "--sid",
+                "s1",
+                "--initiator",
+                "romeo@example.net/a",
+                "--responder",
+                "juliet@example.net/b",
+            ],
+            &answer,
+        );
+        let back = ok(&["to-sdp", "--type", "answer"], &xml);
+        assert_eq!(directions(&back), directions(&answer), "{name}: {xml}");
+        assert!(
+            directions(&answer)
+                .iter()
+                .any(|(_, d)| *d != Direction::SendRecv),
+            "{name} has a one-way m-line"
+        );
+    }
+    // a recvonly answer: the initiator sends
+    let xml = ok(
+        &["to-jingle", "--action", "session-accept", "--sid", "s1"],
+        &vector("chromium-156-recvonly-answer.sdp"),
+    );
+    assert!(xml.contains("senders='initiator'"), "{xml}");
+    assert!(!xml.contains("senders='responder'"), "{xml}");
+    // an explicit --from still wins
+    let xml = ok(
+        &[
+            "to-jingle",
+            "--action",
+            "session-accept",
+            "--sid",
+            "s1",
+            "--from",
+            "initiator",
+        ],
+        &vector("chromium-156-recvonly-answer.sdp"),
+    );
+    assert!(xml.contains("senders='responder'"), "{xml}");
+}
