@@ -662,8 +662,9 @@ fn media_attribute(m: &mut MediaState, value: &str, line: usize) -> Result<(), S
     Ok(())
 }
 
-/// Ssrc groups whose ssrcs all have a `<source>`/`a=ssrc` description.
-/// Chromium rejects groups naming undescribed ssrcs (StanzaJS 12 sends such FID groups).
+/// Ssrc groups whose ssrcs all have a `<source>`/`a=ssrc` description: Chromium rejects
+/// groups naming undescribed ssrcs. (StanzaJS 12's FID groups are completed when read,
+/// see [`crate::jingle::xep0339::complete_fid_groups`]; what remains undescribed is dropped.)
 pub fn described_groups(c: &Content) -> impl Iterator<Item = &SsrcGroup> {
     c.ssrc_groups.iter().filter(move |g| {
         g.ssrcs

@@ -170,18 +170,31 @@ fn candidates_mdns_and_without_network_generation() {
     assert!(transport_info_to_candidates(&xml).expect("read")[0].end_of_candidates);
 }
 
+/// StanzaJS 12's FID groups name an RTX ssrc without a `<source>` (issue 11.2): the group is
+/// completed with the primary's cname and msid, as StanzaJS's own SDP export does; a group
+/// that stays undescribed is dropped from the SDP (Chromium rejects it).
 #[test]
-fn undescribed_ssrc_groups_dropped_in_sdp() {
-    // StanzaJS 12: FID group naming an RTX ssrc that has no <source>
+fn fid_groups_completed_undescribed_groups_dropped() {
     let xml = "<jingle xmlns='urn:xmpp:jingle:1' action='session-accept' sid='s'>\
         <content creator='initiator' name='1' senders='both'>\
         <description xmlns='urn:xmpp:jingle:apps:rtp:1' media='video'><payload-type id='96' name='VP8' clockrate='90000'/>\
-        <source xmlns='urn:xmpp:jingle:apps:rtp:ssma:0' ssrc='111'><parameter name='cname' value='x'/></source>\
+        <source xmlns='urn:xmpp:jingle:apps:rtp:ssma:0' ssrc='111'><parameter name='cname' value='x'/><parameter name='msid' value='s t'/><parameter name='label' value='l'/></source>\
         <ssrc-group xmlns='urn:xmpp:jingle:apps:rtp:ssma:0' semantics='FID'><source ssrc='111'/><source ssrc='222'/></ssrc-group>\
-        </description></content></jingle>";
+        <ssrc-group xmlns='urn:xmpp:jingle:apps:rtp:ssma:0' semantics='SIM'><source ssrc='111'/><source ssrc='333'/></ssrc-group>\
+        <ssrc-group xmlns='urn:xmpp:jingle:apps:rtp:ssma:0' semantics='FID'><source ssrc='444'/><source ssrc='555'/></ssrc-group>\
+        </description>\
+        <transport xmlns='urn:xmpp:jingle:transports:ice-udp:1' ufrag='u' pwd='p'/></content></jingle>";
     let text = jingle_to_sdp(xml, &ToSdp::default()).expect("sdp");
-    assert!(!text.contains("ssrc-group"), "{text}");
-    assert!(text.contains("a=ssrc:111 cname:x"));
+    for line in [
+        "a=ssrc-group:FID 111 222\r\n",
+        "a=ssrc:111 cname:x\r\n",
+        "a=ssrc:222 cname:x\r\n",
+        "a=ssrc:222 msid:s t\r\n",
+    ] {
+        assert!(text.contains(line), "no {line:?} in {text}");
+    }
+    assert!(!text.contains("a=ssrc:222 label"), "{text}");
+    assert!(!text.contains("SIM") && !text.contains("444"), "{text}");
 }
 
 #[test]

@@ -117,3 +117,30 @@ fn answers_keep_their_directions_with_the_documented_flags() {
     );
     assert!(xml.contains("senders='responder'"), "{xml}");
 }
+
+/// Issue 11.2: StanzaJS 12 names the RTX ssrc only in its FID group; to-sdp keeps the group
+/// and describes the RTX ssrc with the primary's cname and msid.
+#[test]
+fn stanzajs_fid_groups_keep_retransmission() {
+    // the shape StanzaJS 12 writes for a Chromium video answer
+    let xml = "<jingle xmlns='urn:xmpp:jingle:1' action='session-accept' sid='s1' responder='juliet@example.net/b'>\
+        <content creator='initiator' name='1' senders='both'>\
+        <description xmlns='urn:xmpp:jingle:apps:rtp:1' media='video' ssrc='1001'>\
+        <payload-type id='96' name='VP8' clockrate='90000'/>\
+        <payload-type id='97' name='rtx' clockrate='90000'><parameter name='apt' value='96'/></payload-type>\
+        <source xmlns='urn:xmpp:jingle:apps:rtp:ssma:0' ssrc='1001'><parameter name='cname' value='c1'/></source>\
+        <ssrc-group xmlns='urn:xmpp:jingle:apps:rtp:ssma:0' semantics='FID'><source ssrc='1001'/><source ssrc='1002'/></ssrc-group>\
+        <stream xmlns='urn:xmpp:jingle:apps:rtp:msid:0' id='st' track='tr'/>\
+        </description>\
+        <transport xmlns='urn:xmpp:jingle:transports:ice-udp:1' ufrag='uf' pwd='pwpwpwpwpwpwpwpwpwpwpwpw'>\
+        <fingerprint xmlns='urn:xmpp:jingle:apps:dtls:0' hash='sha-256' setup='active'>AA:BB</fingerprint>\
+        </transport></content></jingle>";
+    let sdp = ok(&["to-sdp", "--type", "answer"], xml);
+    for line in [
+        "a=ssrc-group:FID 1001 1002\r\n",
+        "a=ssrc:1001 cname:c1\r\n",
+        "a=ssrc:1002 cname:c1\r\n",
+    ] {
+        assert!(sdp.contains(line), "no {line:?} in\n{sdp}");
+    }
+}

@@ -269,6 +269,25 @@ test('11.1 an answer is the responder\'s SDP without `from` (StanzaJS reads the 
   }
 });
 
+test('11.2 StanzaJS FID groups keep retransmission: the RTX ssrc gets the primary cname', () => {
+  let groups = 0;
+  for (const v of vectors.filter((x) => /a=ssrc-group:FID /.test(x.sdp))) {
+    const xml = stanzaSdpToXml(v.sdp, v);
+    const sdp = sdpMap.jingleToSdp(xml, { type: v.type, from: v.role });
+    for (const m of parseSdp(sdp).media.filter(live)) {
+      for (const g of m.ssrcGroups?.filter((x) => x.semantics === 'FID') ?? []) {
+        // StanzaJS describes only the primary ssrc; the group names the RTX one too
+        assert.ok(!new RegExp(`ssrc='${g.ssrcs[1]}'><parameter`).test(xml), `${v.name}: StanzaJS described it`);
+        const [primary, rtx] = g.ssrcs.map((ssrc) => m.ssrcs.find((s) => s.ssrc === ssrc));
+        assert.ok(primary && rtx, `${v.name}: both ssrcs of FID ${g.ssrcs} described`);
+        assert.equal(rtx.params.cname, primary.params.cname, v.name);
+        groups += 1;
+      }
+    }
+  }
+  assert.ok(groups >= 10, `only ${groups} FID groups seen`);
+});
+
 // Runs after the per-vector tests (node:test runs top-level tests in order).
 test('every named divergence is still real (needed by at least one vector)', () => {
   const unused = EXCEPTIONS.filter((e) => used.get(e.name).size === 0).map((e) => e.name);

@@ -106,6 +106,7 @@ pub fn read(d: &Element<'_>, c: &mut Content, from: Role) -> Result<(), JingleEr
         }
     }
     c.media = Some(media);
+    xep0339::complete_fid_groups(c);
     Ok(())
 }
 

@@ -1,10 +1,15 @@
 //! XEP-0339: Source-Specific Media Attributes — `<source>`, `<ssrc-group>`;
 //! and `a=msid` as `<stream id track xmlns='urn:xmpp:jingle:apps:rtp:msid:0'/>` (StanzaJS).
+//!
+//! StanzaJS 12 names the retransmission (RTX) ssrc only inside
+//! `<ssrc-group semantics='FID'>` and never describes it with a `<source>`; Chromium rejects
+//! a group naming an undescribed ssrc. [`complete_fid_groups`] describes it the way StanzaJS's
+//! own SDP export does: with the primary ssrc's `cname` (and `msid`), so NACK/RTX keeps working.
 
 use super::{
     opt_text, opt_token, req_num, req_token, Element, JingleError, Writer, NS_MSID, NS_SSMA,
 };
-use crate::model::{Msid, Source, SsrcGroup};
+use crate::model::{Content, Msid, Source, SsrcGroup};
 
 /// Writes `<source ssrc><parameter name [value]/>...</source>`.
 pub fn write_source(w: &mut Writer, s: &Source) {
@@ -79,4 +84,30 @@ pub fn read_msid(e: &Element<'_>) -> Result<Msid, JingleError> {
         stream: req_token(e, "stream", "id")?.to_string(),
         track: opt_token(e, "stream", "track")?.map(str::to_string),
     })
+}
+
+/// Describes the undescribed retransmission ssrc of each FID group (primary, RTX) whose
+/// primary ssrc is described: a `<source>` with the primary's `cname` and `msid`.
+pub fn complete_fid_groups(c: &mut Content) {
+    let mut added: Vec<Source> = Vec::new();
+    for g in &c.ssrc_groups {
+        let [primary, rtx] = g.ssrcs[..] else {
+            continue;
+        };
+        let described = |ssrc| c.sources.iter().chain(&added).any(|s| s.ssrc == ssrc);
+        if g.semantics != "FID" || described(rtx) {
+            continue;
+        }
+        let Some(p) = c.sources.iter().find(|s| s.ssrc == primary) else {
+            continue;
+        };
+        let params = p
+            .params
+            .iter()
+            .filter(|(name, _)| name == "cname" || name == "msid")
+            .cloned()
+            .collect();
+        added.push(Source { ssrc: rtx, params });
+    }
+    c.sources.extend(added);
 }
