@@ -59,6 +59,7 @@
 pub mod jingle;
 pub mod model;
 pub mod sdp;
+mod simulcast;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 

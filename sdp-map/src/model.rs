@@ -146,10 +146,10 @@ pub struct Content {
     pub ssrc_groups: Vec<SsrcGroup>,
     /// `a=msid:` lines (stream id, optional track id).
     pub msids: Vec<Msid>,
-    /// `a=rid` lines.
+    /// `a=rid` lines (RFC 8851): the RTP streams of a simulcast sender or receiver.
     pub rids: Vec<Rid>,
-    /// `a=simulcast` value, verbatim (e.g. `send h;m;l`).
-    pub simulcast: Option<String>,
+    /// `a=simulcast` (RFC 8853): which rids are sent or received as simulcast.
+    pub simulcast: Option<Simulcast>,
     /// ICE parameters and candidates.
     pub ice: Ice,
     /// DTLS parameters.
@@ -237,15 +237,132 @@ pub struct Msid {
     pub track: Option<String>,
 }
 
-/// `a=rid:<id> <send|recv> [<restrictions>]`.
+/// `a=rid:<id> <send|recv> [pt=<pt>,...;]<restriction>;...` (RFC 8851): one RTP stream
+/// (a simulcast layer) and what constrains it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rid {
-    /// Rid id.
+    /// Rid id (`h`, `m`, `l` from browsers), as in the RTP `rtp-stream-id` header extension.
     pub id: String,
-    /// `send` or `recv`.
-    pub direction: String,
-    /// Restrictions, verbatim (e.g. `pt=96;max-width=1280`).
-    pub restrictions: Option<String>,
+    /// Whether the writer of the description sends or receives this stream.
+    pub direction: RidDirection,
+    /// `pt=`: the payload types the stream may use; empty: any of the content's.
+    pub payload_types: Vec<u8>,
+    /// The other restrictions in order, e.g. (`max-width`, `1280`); a restriction without
+    /// `=` has no value. [`Rid::max_width`] and the like read the RFC 8851 ones.
+    pub restrictions: Vec<(String, Option<String>)>,
+}
+
+/// The direction of a [`Rid`], from the point of view of the description's writer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RidDirection {
+    /// `send`
+    Send,
+    /// `recv`
+    Recv,
+}
+
+impl RidDirection {
+    /// The SDP / XML token.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RidDirection::Send => "send",
+            RidDirection::Recv => "recv",
+        }
+    }
+    /// Parses the token.
+    pub fn from_token(s: &str) -> Option<RidDirection> {
+        match s {
+            "send" => Some(RidDirection::Send),
+            "recv" => Some(RidDirection::Recv),
+            _ => None,
+        }
+    }
+}
+
+impl Rid {
+    /// The value of restriction `name` (the last one if repeated); `Some("")` for one without value.
+    pub fn restriction(&self, name: &str) -> Option<&str> {
+        self.restrictions
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_deref().unwrap_or(""))
+    }
+    fn number<T: std::str::FromStr>(&self, name: &str) -> Option<T> {
+        self.restriction(name)?.parse().ok()
+    }
+    /// `max-width`: largest width in pixels.
+    pub fn max_width(&self) -> Option<u32> {
+        self.number("max-width")
+    }
+    /// `max-height`: largest height in pixels.
+    pub fn max_height(&self) -> Option<u32> {
+        self.number("max-height")
+    }
+    /// `max-fps`: largest frame rate.
+    pub fn max_fps(&self) -> Option<f64> {
+        self.number("max-fps")
+    }
+    /// `max-fs`: largest frame size in pixels.
+    pub fn max_fs(&self) -> Option<u64> {
+        self.number("max-fs")
+    }
+    /// `max-br`: largest bit rate in bits per second.
+    pub fn max_br(&self) -> Option<u64> {
+        self.number("max-br")
+    }
+    /// `max-pps`: largest pixel rate in pixels per second.
+    pub fn max_pps(&self) -> Option<u64> {
+        self.number("max-pps")
+    }
+    /// `max-bpp`: largest bits per pixel.
+    pub fn max_bpp(&self) -> Option<f64> {
+        self.number("max-bpp")
+    }
+    /// `depend`: the rids this stream depends on.
+    pub fn depend(&self) -> impl Iterator<Item = &str> {
+        self.restriction("depend")
+            .unwrap_or("")
+            .split(',')
+            .filter(|s| !s.is_empty())
+    }
+}
+
+/// `a=simulcast:[send <streams>] [recv <streams>]` (RFC 8853).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Simulcast {
+    /// The simulcast streams the writer of the description sends, best first by convention.
+    pub send: Vec<SimulcastStream>,
+    /// The simulcast streams the writer receives.
+    pub recv: Vec<SimulcastStream>,
+}
+
+/// One simulcast stream: the rids that may carry it, in order of preference (almost
+/// always one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimulcastStream {
+    /// The alternatives (`h,h2` in SDP).
+    pub alternatives: Vec<SimulcastRid>,
+}
+
+/// A rid named in `a=simulcast`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimulcastRid {
+    /// The [`Rid::id`].
+    pub id: String,
+    /// `~id`: the stream is paused.
+    pub paused: bool,
+}
+
+impl Simulcast {
+    /// The first rid of each stream sent, in order (what a receiver of the layers asks about).
+    pub fn send_rids(&self) -> impl Iterator<Item = &SimulcastRid> {
+        self.send.iter().filter_map(|s| s.alternatives.first())
+    }
+    /// The first rid of each stream received, in order.
+    pub fn recv_rids(&self) -> impl Iterator<Item = &SimulcastRid> {
+        self.recv.iter().filter_map(|s| s.alternatives.first())
+    }
 }
 
 /// ICE parameters of one content.

@@ -595,20 +595,14 @@ fn media_attribute(m: &mut MediaState, value: &str, line: usize) -> Result<(), S
                 track: it.next().map(str::to_string),
             });
         }
-        ("rid", Some(v)) => {
-            let mut it = v.trim_ascii().splitn(3, ' ');
-            let id = it.next().filter(|s| !s.is_empty());
-            let dir = it.next().filter(|s| !s.is_empty());
-            match (id, dir) {
-                (Some(id), Some(dir)) => c.rids.push(Rid {
-                    id: id.to_string(),
-                    direction: dir.to_string(),
-                    restrictions: it.next().map(str::to_string),
-                }),
-                _ => return Err(bad_attr(line, "rid")),
-            }
+        ("rid", Some(v)) => c
+            .rids
+            .push(crate::simulcast::parse_rid(v).map_err(|_| bad_attr(line, "rid"))?),
+        ("simulcast", Some(v)) => {
+            c.simulcast = Some(
+                crate::simulcast::parse_simulcast(v).map_err(|_| bad_attr(line, "simulcast"))?,
+            )
         }
-        ("simulcast", Some(v)) => c.simulcast = Some(v.trim_ascii().to_string()),
         ("ice-ufrag", Some(v)) => {
             c.ice.ufrag = Some(v.trim_ascii().to_string());
         }
@@ -830,14 +824,17 @@ fn write_content(o: &mut String, c: &Content, mixed_at_session: bool) {
         write_fb(o, None, fb);
     }
     for r in &c.rids {
-        let _ = write!(o, "a=rid:{} {}", r.id, r.direction);
-        if let Some(x) = &r.restrictions {
-            let _ = write!(o, " {x}");
+        let _ = write!(o, "a=rid:{} {}", r.id, r.direction.as_str());
+        if !r.payload_types.is_empty() || !r.restrictions.is_empty() {
+            o.push(' ');
+            crate::simulcast::write_rid_params(o, r);
         }
         o.push_str("\r\n");
     }
     if let Some(sim) = &c.simulcast {
-        let _ = write!(o, "a=simulcast:{sim}\r\n");
+        o.push_str("a=simulcast:");
+        crate::simulcast::write_simulcast(o, sim);
+        o.push_str("\r\n");
     }
     for g in described_groups(c) {
         let _ = write!(o, "a=ssrc-group:{}", g.semantics);

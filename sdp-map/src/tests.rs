@@ -491,3 +491,81 @@ fn sdp_writer_defaults_by_action() {
         assert_eq!(back.contents[0].direction, Direction::SendOnly, "{xml}");
     }
 }
+
+/// Simulcast travels as named elements in the RTP description and is typed in the model
+/// (issue 11.3); the older forms inside `<media>` still read the same.
+#[test]
+fn simulcast_as_named_elements() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/chromium-fixture-simulcast-recvonly-legacy.sdp"
+    ))
+    .expect("fixture");
+    let s = Session::parse_sdp(&text).expect("sdp");
+    let (xml, back) = via_jingle(&s, Role::Initiator);
+    assert_eq!(back.contents, s.contents);
+    let ns = jingle::NS_SDP;
+    let description = &xml[xml.find("<description").expect("description")..];
+    let description = &description[..description.find("</description>").expect("end")];
+    for element in [
+        format!("<rid xmlns='{ns}' id='h' direction='send'/>"),
+        format!("<rid xmlns='{ns}' id='m' direction='send'><parameter name='max-width' value='640'/><parameter name='max-height' value='360'/></rid>"),
+        format!("<rid xmlns='{ns}' id='l' direction='send' pt='96'><parameter name='max-width' value='320'/></rid>"),
+        format!("<simulcast xmlns='{ns}' send='h;m;l'/>"),
+    ] {
+        assert!(description.contains(&element), "no {element} in {description}");
+    }
+    assert!(
+        !xml.contains("rid:") && !xml.contains("simulcast="),
+        "{xml}"
+    );
+    // what a focus reads, without string scanning
+    let video = &back.contents[0];
+    let layers: Vec<_> = video
+        .rids
+        .iter()
+        .map(|r| (r.id.as_str(), r.direction, r.max_width(), r.max_height()))
+        .collect();
+    use RidDirection::Send;
+    assert_eq!(
+        layers,
+        [
+            ("h", Send, None, None),
+            ("m", Send, Some(640), Some(360)),
+            ("l", Send, Some(320), None),
+        ]
+    );
+    assert_eq!(video.rids[2].payload_types, [96]);
+    let sim = video.simulcast.as_ref().expect("simulcast");
+    let sent: Vec<_> = sim.send_rids().map(|r| r.id.as_str()).collect();
+    assert_eq!(sent, ["h", "m", "l"]);
+    assert!(sim.recv.is_empty());
+
+    // the older forms: attributes of <media>, raw a= lines
+    let jingle = |media: &str| {
+        format!("<jingle xmlns='urn:xmpp:jingle:1' action='session-initiate' sid='s'><content creator='initiator' name='0'>\
+            <description xmlns='urn:xmpp:jingle:apps:rtp:1' media='video'><payload-type id='96' name='VP8' clockrate='90000'/></description>\
+            <transport xmlns='urn:xmpp:jingle:transports:ice-udp:1' ufrag='u' pwd='p'/>{media}</content></jingle>")
+    };
+    let old = [
+        format!("<media xmlns='{ns}' simulcast='send h;m;l'><rid id='h' direction='send'/><rid id='m' direction='send' restrictions='max-width=640;max-height=360'/><rid id='l' direction='send' restrictions='pt=96;max-width=320'/></media>"),
+        format!("<media xmlns='{ns}'><attribute>rid:h send</attribute><attribute>rid:m send max-width=640;max-height=360</attribute><attribute>rid:l send pt=96;max-width=320</attribute><attribute>simulcast:send h;m;l</attribute></media>"),
+    ];
+    for media in old {
+        let c = &Jingle::parse(&jingle(&media), None, SdpType::Offer)
+            .expect(&media)
+            .session
+            .contents[0];
+        assert_eq!(c.rids, video.rids, "{media}");
+        assert_eq!(c.simulcast, video.simulcast, "{media}");
+    }
+    // malformed simulcast is an error that names it
+    let e = Jingle::parse(
+        &jingle(&format!("<media xmlns='{ns}' simulcast='up h'/>")),
+        None,
+        SdpType::Offer,
+    )
+    .expect_err("bad simulcast")
+    .to_string();
+    assert!(e.contains("simulcast"), "{e}");
+}

@@ -144,3 +144,50 @@ fn stanzajs_fid_groups_keep_retransmission() {
         assert!(sdp.contains(line), "no {line:?} in\n{sdp}");
     }
 }
+
+/// Issue 11.3: rids and simulcast are named elements of our namespace inside `<description>`;
+/// the older raw form still reads.
+#[test]
+fn simulcast_as_named_elements() {
+    let offer = vector("chromium-156-simulcast-offer.sdp");
+    let xml = ok(
+        &["to-jingle", "--action", "session-initiate", "--sid", "s1"],
+        &offer,
+    );
+    let video = &xml[xml.find("media='video'").expect("video")..];
+    let description = &video[..video.find("</description>").expect("end")];
+    for element in [
+        "<rid xmlns='urn:xmpp:jingle-focus:sdp:0' id='h' direction='send'/>",
+        "<rid xmlns='urn:xmpp:jingle-focus:sdp:0' id='l' direction='send'/>",
+        "<simulcast xmlns='urn:xmpp:jingle-focus:sdp:0' send='h;m;l'/>",
+    ] {
+        assert!(
+            description.contains(element),
+            "no {element} in {description}"
+        );
+    }
+    let sdp = ok(&["to-sdp"], &xml);
+    for line in [
+        "a=rid:h send\r\n",
+        "a=rid:m send\r\n",
+        "a=simulcast:send h;m;l\r\n",
+    ] {
+        assert!(sdp.contains(line), "no {line:?} in\n{sdp}");
+    }
+    // the older form, inside the video content's <media>
+    let mut old = xml
+        .replace("<simulcast xmlns='urn:xmpp:jingle-focus:sdp:0' send='h;m;l'/>", "")
+        .replace(
+            "<rid xmlns='urn:xmpp:jingle-focus:sdp:0' id='h' direction='send'/><rid xmlns='urn:xmpp:jingle-focus:sdp:0' id='m' direction='send'/><rid xmlns='urn:xmpp:jingle-focus:sdp:0' id='l' direction='send'/>",
+            "",
+        );
+    let media = "<media xmlns='urn:xmpp:jingle-focus:sdp:0' ice-options='trickle'>";
+    let at = old.rfind(media).expect("video <media>") + media.len();
+    old.insert_str(at, "<rid id='h' direction='send'/><rid id='m' direction='send'/><rid id='l' direction='send'/>");
+    old.insert_str(at - 1, " simulcast='send h;m;l'");
+    assert!(
+        !old.contains("<rid xmlns") && old.contains("simulcast='send h;m;l'>"),
+        "{old}"
+    );
+    assert_eq!(ok(&["to-sdp"], &old), sdp);
+}

@@ -122,6 +122,53 @@ fn candidate(with_id: bool) -> impl Strategy<Value = Candidate> {
         )
 }
 
+fn rid() -> impl Strategy<Value = Rid> {
+    (
+        "[a-zA-Z0-9_-]{1,6}",
+        prop_oneof![Just(RidDirection::Send), Just(RidDirection::Recv)],
+        proptest::collection::vec(96u8..100, 0..3),
+        proptest::collection::vec(
+            (
+                "max-width|max-height|max-fps|depend|x-[a-z]{1,4}",
+                opt("[0-9.,a-z]{1,5}"),
+            ),
+            0..3,
+        ),
+    )
+        .prop_map(|(id, direction, payload_types, restrictions)| Rid {
+            id,
+            direction,
+            payload_types,
+            restrictions,
+        })
+}
+
+fn simulcast() -> impl Strategy<Value = Simulcast> {
+    let stream = proptest::collection::vec(("[a-z0-9_-]{1,4}", any::<bool>()), 1..3).prop_map(
+        |alternatives| SimulcastStream {
+            alternatives: alternatives
+                .into_iter()
+                .map(|(id, paused)| SimulcastRid { id, paused })
+                .collect(),
+        },
+    );
+    (
+        proptest::collection::vec(stream.clone(), 1..4),
+        proptest::collection::vec(stream, 0..3),
+        any::<bool>(),
+    )
+        .prop_map(|(a, b, recv_only)| {
+            if recv_only {
+                Simulcast {
+                    send: vec![],
+                    recv: a,
+                }
+            } else {
+                Simulcast { send: a, recv: b }
+            }
+        })
+}
+
 fn ice(with_id: bool) -> impl Strategy<Value = Ice> {
     (
         opt(token()),
@@ -184,15 +231,8 @@ fn rtp_content(i: usize, with_id: bool) -> impl Strategy<Value = Content> {
         proptest::collection::vec(("[a-z]{1,6}", opt(token())), 0..2),
         (
             proptest::collection::vec((token(), opt(token())), 0..2),
-            proptest::collection::vec(
-                (
-                    token(),
-                    prop_oneof![Just("send"), Just("recv")],
-                    opt("[a-z=0-9;]{1,10}"),
-                ),
-                0..3,
-            ),
-            opt("send [a-z;]{1,6}"),
+            proptest::collection::vec(rid(), 0..3),
+            opt(simulcast()),
         ),
         (
             ice(with_id),
@@ -257,14 +297,7 @@ fn rtp_content(i: usize, with_id: bool) -> impl Strategy<Value = Content> {
                         .into_iter()
                         .map(|(stream, track)| Msid { stream, track })
                         .collect(),
-                    rids: rids
-                        .into_iter()
-                        .map(|(id, d, r)| Rid {
-                            id,
-                            direction: d.into(),
-                            restrictions: r,
-                        })
-                        .collect(),
+                    rids,
                     simulcast,
                     ice,
                     dtls,

@@ -288,6 +288,29 @@ test('11.2 StanzaJS FID groups keep retransmission: the RTX ssrc gets the primar
   assert.ok(groups >= 10, `only ${groups} FID groups seen`);
 });
 
+test('11.3 simulcast: named <rid>/<simulcast> elements in <description> that any XML reader finds', () => {
+  const NS_RTP = 'urn:xmpp:jingle:apps:rtp:1';
+  const NS_SDP = 'urn:xmpp:jingle-focus:sdp:0';
+  const simulcast = vectors.filter((v) => /^a=simulcast:/m.test(v.sdp));
+  assert.ok(simulcast.length >= 2, 'simulcast vectors');
+  for (const v of simulcast) {
+    // StanzaJS's generic XML parser, not its Jingle definitions (which know no simulcast)
+    const jingle = JXT.parse(sdpMap.sdpToJingle(v.sdp, jingleOptions(v)));
+    const found = [];
+    for (const content of jingle.getChildren('content')) {
+      const d = content.getChild('description', NS_RTP);
+      for (const rid of d?.getChildren('rid', NS_SDP) ?? []) {
+        const params = rid.getChildren('parameter', NS_SDP).map((p) => `${p.attributes.name}=${p.attributes.value}`);
+        found.push(`rid:${rid.attributes.id} ${rid.attributes.direction}${params.length ? ` ${params.join(';')}` : ''}`);
+      }
+      const sim = d?.getChild('simulcast', NS_SDP);
+      if (sim) found.push(`simulcast:${sim.attributes.send ? `send ${sim.attributes.send}` : `recv ${sim.attributes.recv}`}`);
+    }
+    const lines = v.sdp.split(/\r\n/).filter((l) => /^a=(rid|simulcast):/.test(l)).map((l) => l.slice(2));
+    assert.deepEqual(found, lines, v.name);
+  }
+});
+
 // Runs after the per-vector tests (node:test runs top-level tests in order).
 test('every named divergence is still real (needed by at least one vector)', () => {
   const unused = EXCEPTIONS.filter((e) => used.get(e.name).size === 0).map((e) => e.name);

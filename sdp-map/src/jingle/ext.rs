@@ -1,7 +1,22 @@
-//! This crate's own namespace ([`super::NS_SDP`]) for SDP items that no XEP carries.
+//! This crate's own namespace ([`super::NS_SDP`]) for SDP items that no XEP carries:
+//! `<media>` (per content), `<session>` (per session), and simulcast (RFC 8851 rids and
+//! RFC 8853 `a=simulcast`) as named elements inside the RTP `<description>`:
+//!
+//! ```xml
+//! <rid xmlns='urn:xmpp:jingle-focus:sdp:0' id='m' direction='send' pt='96,97'>
+//!   <parameter name='max-width' value='640'/>
+//!   <parameter name='max-height' value='360'/>
+//! </rid>
+//! <simulcast xmlns='urn:xmpp:jingle-focus:sdp:0' send='h;~m;l' recv='r'/>
+//! ```
+//! `direction` is the writer's, like `a=rid`'s; `send`/`recv` hold RFC 8853 stream lists
+//! (`;` between streams, `,` between alternatives, `~` for paused). Still read: the older form
+//! of the same items inside `<media>` (`simulcast='send h;m;l'`, `<rid restrictions='...'/>`,
+//! `<attribute>rid:...</attribute>`).
 
-use super::{flag, opt_text, req_token, text, Element, JingleError, Writer, NS_SDP};
-use crate::model::{Content, Media, Rid, Session};
+use super::{bad, flag, opt_text, req_token, text, Element, JingleError, Writer, NS_SDP};
+use crate::model::{Content, Media, Rid, RidDirection, Session, Simulcast};
+use crate::simulcast;
 
 fn default_protocol(c: &Content) -> (&'static str, &'static [&'static str]) {
     match c.media {
@@ -13,6 +28,8 @@ fn default_protocol(c: &Content) -> (&'static str, &'static [&'static str]) {
 /// Writes `<media xmlns='urn:xmpp:jingle-focus:sdp:0'>` when the content has
 /// anything that the XEPs do not carry; nothing otherwise.
 pub fn write_media(w: &mut Writer, c: &Content) {
+    // simulcast goes into the RTP <description>; a content without one keeps it here
+    let simulcast_here = c.media == Some(Media::Application);
     let (proto, formats) = default_protocol(c);
     let proto_differs = c.protocol != proto;
     let formats_differ = c
@@ -30,8 +47,7 @@ pub fn write_media(w: &mut Writer, c: &Content) {
         || formats_differ
         || flags.iter().any(|(on, _)| *on)
         || !c.ice.options.is_empty()
-        || c.simulcast.is_some()
-        || !c.rids.is_empty()
+        || (simulcast_here && (c.simulcast.is_some() || !c.rids.is_empty()))
         || !c.extra.is_empty();
     if !any {
         return;
@@ -51,17 +67,8 @@ pub fn write_media(w: &mut Writer, c: &Content) {
     if !c.ice.options.is_empty() {
         w.attr("ice-options", &c.ice.options.join(" "));
     }
-    if let Some(s) = &c.simulcast {
-        w.attr("simulcast", s);
-    }
-    for r in &c.rids {
-        w.start("rid", NS_SDP);
-        w.attr("id", &r.id);
-        w.attr("direction", &r.direction);
-        if let Some(x) = &r.restrictions {
-            w.attr("restrictions", x);
-        }
-        w.end();
+    if simulcast_here {
+        write_simulcast(w, c);
     }
     for x in &c.extra {
         w.start("attribute", NS_SDP);
@@ -90,19 +97,118 @@ pub fn read_media(e: &Element<'_>, c: &mut Content) -> Result<(), JingleError> {
     if let Some(o) = opt_text(e, E, "ice-options")? {
         c.ice.options = o.split_ascii_whitespace().map(str::to_string).collect();
     }
-    c.simulcast = opt_text(e, E, "simulcast")?.map(|s| s.trim().to_string());
+    // the older form: a=simulcast's value as an attribute
+    if let Some(v) = opt_text(e, E, "simulcast")? {
+        c.simulcast = Some(simulcast::parse_simulcast(v).map_err(|_| bad(E, "simulcast", v))?);
+    }
     for child in e.children() {
         if child.is("rid", NS_SDP) {
-            c.rids.push(Rid {
-                id: req_token(&child, "rid", "id")?.to_string(),
-                direction: req_token(&child, "rid", "direction")?.to_string(),
-                restrictions: opt_text(&child, "rid", "restrictions")?.map(str::to_string),
-            });
+            c.rids.push(read_rid(&child)?);
+        } else if child.is("simulcast", NS_SDP) {
+            c.simulcast = Some(read_simulcast(&child)?);
         } else if child.is("attribute", NS_SDP) {
-            c.extra.push(text(&child, "attribute")?);
+            let line = text(&child, "attribute")?;
+            // the older form: raw a=rid / a=simulcast lines
+            if let Some(v) = line.strip_prefix("rid:") {
+                c.rids
+                    .push(simulcast::parse_rid(v).map_err(|_| bad("attribute", "rid", v))?);
+            } else if let Some(v) = line.strip_prefix("simulcast:") {
+                let sim =
+                    simulcast::parse_simulcast(v).map_err(|_| bad("attribute", "simulcast", v))?;
+                c.simulcast = Some(sim);
+            } else {
+                c.extra.push(line);
+            }
         }
     }
     Ok(())
+}
+
+/// Writes the content's `<rid>`s and `<simulcast>` (inside the element being written).
+pub fn write_simulcast(w: &mut Writer, c: &Content) {
+    for r in &c.rids {
+        w.start("rid", NS_SDP);
+        w.attr("id", &r.id);
+        w.attr("direction", r.direction.as_str());
+        if !r.payload_types.is_empty() {
+            let pts: Vec<String> = r.payload_types.iter().map(u8::to_string).collect();
+            w.attr("pt", &pts.join(","));
+        }
+        for (name, value) in &r.restrictions {
+            w.start("parameter", NS_SDP);
+            w.attr("name", name);
+            if let Some(v) = value {
+                w.attr("value", v);
+            }
+            w.end();
+        }
+        w.end();
+    }
+    if let Some(s) = &c.simulcast {
+        w.start("simulcast", NS_SDP);
+        let mut list = String::new();
+        if !s.send.is_empty() {
+            simulcast::write_streams(&mut list, &s.send);
+            w.attr("send", &list);
+        }
+        if !s.recv.is_empty() {
+            list.clear();
+            simulcast::write_streams(&mut list, &s.recv);
+            w.attr("recv", &list);
+        }
+        w.end();
+    }
+}
+
+/// Reads a `<rid>` (the `restrictions` attribute is the older form of its `<parameter>`s).
+pub fn read_rid(e: &Element<'_>) -> Result<Rid, JingleError> {
+    const E: &str = "rid";
+    // the grammar of a=rid, so that what is read is what an SDP can say
+    let id = req_token(e, E, "id")?;
+    let direction = req_token(e, E, "direction")?;
+    let mut rid = Rid {
+        id: simulcast::rid_id(id)
+            .map_err(|_| bad(E, "id", id))?
+            .to_string(),
+        direction: RidDirection::from_token(direction)
+            .ok_or_else(|| bad(E, "direction", direction))?,
+        payload_types: Vec::new(),
+        restrictions: Vec::new(),
+    };
+    if let Some(pt) = opt_text(e, E, "pt")? {
+        simulcast::push_param(&mut rid, "pt", Some(pt)).map_err(|_| bad(E, "pt", pt))?;
+    }
+    if let Some(r) = opt_text(e, E, "restrictions")? {
+        simulcast::parse_params(&mut rid, r).map_err(|_| bad(E, "restrictions", r))?;
+    }
+    for p in e.children().filter(|p| p.is("parameter", NS_SDP)) {
+        let name = req_token(&p, "parameter", "name")?;
+        let value = opt_text(&p, "parameter", "value")?;
+        simulcast::push_param(&mut rid, name, value)
+            .map_err(|_| bad("parameter", "value", value.unwrap_or(name)))?;
+    }
+    Ok(rid)
+}
+
+/// Reads a `<simulcast send recv/>`.
+pub fn read_simulcast(e: &Element<'_>) -> Result<Simulcast, JingleError> {
+    const E: &str = "simulcast";
+    let mut sim = Simulcast::default();
+    let send = opt_text(e, E, "send")?;
+    let recv = opt_text(e, E, "recv")?;
+    if send.is_none() && recv.is_none() {
+        return Err(JingleError::MissingAttribute {
+            element: E,
+            attribute: "send",
+        });
+    }
+    if let Some(v) = send {
+        sim.send = simulcast::parse_streams(v).map_err(|_| bad(E, "send", v))?;
+    }
+    if let Some(v) = recv {
+        sim.recv = simulcast::parse_streams(v).map_err(|_| bad(E, "recv", v))?;
+    }
+    Ok(sim)
 }
 
 /// Writes `<session xmlns='urn:xmpp:jingle-focus:sdp:0' msid-semantic=...>` with

@@ -2,18 +2,18 @@
 //!
 //! Everything a WebRTC peer needs and that no XEP carries (the `m=` protocol
 //! when it is not the default, rejected/bundle-only sections, `a=ice-options`,
-//! `a=rid`/`a=simulcast`, `a=rtcp-mux-only`, unknown attributes) travels in
-//! one element of this crate's own namespace [`NS_SDP`], which other clients
-//! ignore:
+//! `a=rtcp-mux-only`, unknown attributes) travels in one element of this
+//! crate's own namespace [`NS_SDP`], which other clients ignore:
 //!
 //! ```xml
 //! <media xmlns='urn:xmpp:jingle-focus:sdp:0' protocol='UDP/TLS/RTP/SAVPF'
 //!        rejected='true' bundle-only='true' rtcp-mux-only='true'
-//!        ice-options='trickle' simulcast='send h;m;l'>
-//!   <rid id='h' direction='send' restrictions='pt=96'/>
+//!        ice-options='trickle'>
 //!   <attribute>ptime:20</attribute>
 //! </media>
 //! ```
+//! Simulcast (`a=rid`, `a=simulcast`) has named elements of that namespace
+//! inside the RTP `<description>` (see [`ext`]).
 
 pub mod ext;
 pub mod xep0166;

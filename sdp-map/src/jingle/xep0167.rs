@@ -1,9 +1,10 @@
 //! XEP-0167: Jingle RTP Sessions — `<description>`, `<payload-type>`,
-//! `<parameter>`, `<bandwidth>`, `<rtcp-mux/>` (and StanzaJS's `<rtcp-reduced-size/>`).
+//! `<parameter>`, `<bandwidth>`, `<rtcp-mux/>` (and StanzaJS's `<rtcp-reduced-size/>`);
+//! simulcast rides inside it in this crate's namespace ([`super::ext`]).
 
 use super::{
-    opt_num, opt_text, req_num, req_token, text, xep0293, xep0294, xep0339, Element, JingleError,
-    Writer, NS_HDREXT, NS_MSID, NS_RTCP_FB, NS_RTP, NS_SSMA,
+    ext, opt_num, opt_text, req_num, req_token, text, xep0293, xep0294, xep0339, Element,
+    JingleError, Writer, NS_HDREXT, NS_MSID, NS_RTCP_FB, NS_RTP, NS_SDP, NS_SSMA,
 };
 use crate::model::{static_payload_rate, Bandwidth, Codec, Content, Media, Role};
 
@@ -47,6 +48,7 @@ pub fn write(w: &mut Writer, c: &Content, from: Role) {
         w.text_num(b.value);
         w.end();
     }
+    ext::write_simulcast(w, c);
     w.end();
 }
 
@@ -94,6 +96,8 @@ pub fn read(d: &Element<'_>, c: &mut Content, from: Role) -> Result<(), JingleEr
             ("source", NS_SSMA) => c.sources.push(xep0339::read_source(child)?),
             ("ssrc-group", NS_SSMA) => c.ssrc_groups.push(xep0339::read_group(child)?),
             ("stream", NS_MSID) => c.msids.push(xep0339::read_msid(child)?),
+            ("rid", NS_SDP) => c.rids.push(ext::read_rid(child)?),
+            ("simulcast", NS_SDP) => c.simulcast = Some(ext::read_simulcast(child)?),
             ("rtcp-mux", NS_RTP) => c.rtcp_mux = true,
             ("rtcp-reduced-size", NS_RTP) => c.rtcp_rsize = true,
             ("bandwidth", NS_RTP) => {
