@@ -122,7 +122,9 @@ pub struct Content {
     pub mid: String,
     /// Media kind.
     pub media: Option<Media>,
-    /// `m=` port 0 without `a=bundle-only`: the section is rejected.
+    /// `m=` port 0 without `a=bundle-only`: the section is rejected. In Jingle a rejected
+    /// content has `senders='none'` and a transport without ICE/DTLS parameters, so its
+    /// direction, ICE and DTLS parameters do not travel.
     pub rejected: bool,
     /// `a=bundle-only` (Firefox: port 0 but live).
     pub bundle_only: bool,
@@ -478,11 +480,12 @@ impl Content {
     }
 
     /// The `m=` protocol used when none is given: `UDP/DTLS/SCTP` for data
-    /// channels, `UDP/TLS/RTP/SAVPF` for RTP with a DTLS fingerprint, else `RTP/AVPF`.
+    /// channels, `UDP/TLS/RTP/SAVPF` for RTP with a DTLS fingerprint, else `RTP/AVPF`
+    /// (also for a rejected content, whose fingerprint does not travel in Jingle).
     pub fn default_protocol(&self) -> &'static str {
         match self.media {
             Some(Media::Application) => "UDP/DTLS/SCTP",
-            _ if self.dtls.fingerprints.is_empty() => "RTP/AVPF",
+            _ if self.dtls.fingerprints.is_empty() || self.rejected => "RTP/AVPF",
             _ => "UDP/TLS/RTP/SAVPF",
         }
     }

@@ -209,7 +209,7 @@ fn senders_relative_to_initiator() {
         (Inactive, Role::Initiator, "none"),
     ] {
         let s = sdp(&format!(
-            "m=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\na={}\r\n",
+            "m=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\na=ice-ufrag:u\r\na=ice-pwd:p\r\na={}\r\n",
             dir.as_str()
         ));
         let (xml, back) = via_jingle(&s, from);

@@ -191,3 +191,37 @@ fn simulcast_as_named_elements() {
     );
     assert_eq!(ok(&["to-sdp"], &old), sdp);
 }
+
+/// Issue 11.5: a rejected m-line (port 0) is written so that a client without our namespace
+/// sees it rejected (senders='none', a transport without ICE/DTLS), and keeps our marker.
+#[test]
+fn rejected_m_line_without_transport_parameters() {
+    for name in [
+        "chromium-156-rejected-answer.sdp",
+        "firefox-153-rejected-answer.sdp",
+    ] {
+        let answer = vector(name);
+        let xml = ok(
+            &["to-jingle", "--action", "session-accept", "--sid", "s1"],
+            &answer,
+        );
+        let video = &xml[xml
+            .find("<content creator='initiator' name='1'")
+            .expect(name)..];
+        let video = &video[..video.find("</content>").expect("end")];
+        assert!(video.contains("senders='none'"), "{name}: {video}");
+        assert!(
+            video.contains("<transport xmlns='urn:xmpp:jingle:transports:ice-udp:1'/>"),
+            "{name}: {video}"
+        );
+        assert!(
+            !video.contains("ufrag=") && !video.contains("<fingerprint"),
+            "{name}: {video}"
+        );
+        assert!(video.contains("rejected='true'"), "{name}: {video}");
+        let sdp = ok(&["to-sdp", "--type", "answer"], &xml);
+        let back = Session::parse_sdp(&sdp).expect("SDP");
+        assert!(back.contents[1].rejected, "{name}:\n{sdp}");
+        assert!(!back.contents[0].rejected, "{name}:\n{sdp}");
+    }
+}

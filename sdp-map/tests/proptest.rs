@@ -414,6 +414,17 @@ fn session(with_id: bool) -> impl Strategy<Value = Session> {
         })
 }
 
+/// What Jingle carries of a session: a rejected content has no direction, ICE or DTLS.
+fn as_in_jingle(mut s: Session) -> Session {
+    s.origin = None;
+    for c in s.contents.iter_mut().filter(|c| c.rejected) {
+        c.direction = Direction::Inactive;
+        c.ice = Ice::default();
+        c.dtls = Dtls::default();
+    }
+    s
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
@@ -431,6 +442,6 @@ proptest! {
         let xml = s.to_jingle_xml(&opts);
         let back = Session::from_jingle_xml(&xml, &ToSdp { sdp_type: SdpType::Offer, from: Some(from) })
             .map_err(|e| TestCaseError::fail(format!("{e}\n{xml}")))?;
-        prop_assert_eq!(back, Session { origin: None, ..s });
+        prop_assert_eq!(back, as_in_jingle(s));
     }
 }

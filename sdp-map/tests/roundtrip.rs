@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use sdp_map::{Action, Role, SdpType, Session, ToJingle, ToSdp};
+use sdp_map::{Action, Direction, Dtls, Ice, Role, SdpType, Session, ToJingle, ToSdp};
 
 fn sdp_files(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -19,6 +19,17 @@ fn sdp_files(dir: &Path) -> Vec<PathBuf> {
 
 fn without_origin(mut s: Session) -> Session {
     s.origin = None;
+    s
+}
+
+/// What Jingle carries of a session: a rejected content has no direction, ICE or DTLS.
+fn as_in_jingle(s: Session) -> Session {
+    let mut s = without_origin(s);
+    for c in s.contents.iter_mut().filter(|c| c.rejected) {
+        c.direction = Direction::Inactive;
+        c.ice = Ice::default();
+        c.dtls = Dtls::default();
+    }
     s
 }
 
@@ -54,7 +65,7 @@ fn check_file(path: &Path) {
         let m2 = Session::from_jingle_xml(&xml, &to_sdp).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(
             m2,
-            without_origin(m1.clone()),
+            as_in_jingle(m1.clone()),
             "{name}: Jingle round trip ({from:?})"
         );
         let sdp3 = m2.to_sdp();
@@ -62,7 +73,7 @@ fn check_file(path: &Path) {
         let m3 = Session::parse_sdp(&sdp3).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(
             without_origin(m3),
-            without_origin(m1.clone()),
+            as_in_jingle(m1.clone()),
             "{name}: SDP -> Jingle -> SDP ({from:?})"
         );
     }

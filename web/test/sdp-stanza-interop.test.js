@@ -175,17 +175,6 @@ const EXCEPTIONS = [
         }
       }),
   },
-  {
-    name: 'stanza-ignores-our-rejected-marker',
-    dir: 'ours->stanza',
-    why: "we mark a rejected m-line (port 0) with our extension element; StanzaJS ignores it and turns the content into a live inactive m-line",
-    apply: (o, r) =>
-      eachMedia(o, r, (a, b, i) => {
-        if (a.rejected && !b.rejected && a.kind === b.kind && a.mid === b.mid) {
-          r.media[i] = clone(a);
-        }
-      }),
-  },
 ];
 
 const used = new Map(EXCEPTIONS.map((e) => [e.name, new Set()]));
@@ -308,6 +297,19 @@ test('11.3 simulcast: named <rid>/<simulcast> elements in <description> that any
     }
     const lines = v.sdp.split(/\r\n/).filter((l) => /^a=(rid|simulcast):/.test(l)).map((l) => l.slice(2));
     assert.deepEqual(found, lines, v.name);
+  }
+});
+
+test('11.5 a rejected m-line (port 0) stays rejected for StanzaJS, which knows no marker of ours', () => {
+  const rejecting = vectors.filter((v) => v.type === 'answer' && parseSdp(v.sdp).media.some((m) => m.rejected));
+  assert.ok(rejecting.length >= 2, 'answers with a rejected m-line');
+  for (const v of rejecting) {
+    const xml = sdpMap.sdpToJingle(v.sdp, jingleOptions(v));
+    const ours = parseSdp(v.sdp).media;
+    const theirs = parseSdp(stanzaXmlToSdp(xml, v.role)).media;
+    assert.deepEqual(theirs.map((m) => m.rejected), ours.map((m) => m.rejected), v.name);
+    // and our marker is still there for us
+    assert.match(xml, /<media xmlns='urn:xmpp:jingle-focus:sdp:0'[^>]* rejected='true'/, v.name);
   }
 });
 

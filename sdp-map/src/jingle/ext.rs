@@ -46,7 +46,7 @@ pub fn write_media(w: &mut Writer, c: &Content) {
     let any = proto_differs
         || formats_differ
         || flags.iter().any(|(on, _)| *on)
-        || !c.ice.options.is_empty()
+        || (!c.ice.options.is_empty() && !c.rejected)
         || (simulcast_here && (c.simulcast.is_some() || !c.rids.is_empty()))
         || !c.extra.is_empty();
     if !any {
@@ -64,7 +64,7 @@ pub fn write_media(w: &mut Writer, c: &Content) {
             w.attr(name, "true");
         }
     }
-    if !c.ice.options.is_empty() {
+    if !c.ice.options.is_empty() && !c.rejected {
         w.attr("ice-options", &c.ice.options.join(" "));
     }
     if simulcast_here {

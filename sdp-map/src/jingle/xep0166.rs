@@ -370,6 +370,7 @@ fn complete_contents(s: &mut Session) -> Result<(), JingleError> {
             c.bundle_only = true;
         } else {
             c.rejected = true;
+            c.direction = Direction::Inactive;
         }
     }
     Ok(())
@@ -380,10 +381,13 @@ pub(crate) fn write_content(w: &mut Writer, c: &Content, parts: Parts, from: Rol
     w.attr("creator", role_str(creator));
     w.attr("name", &c.mid);
     if matches!(parts, Parts::Full | Parts::Senders) {
-        w.attr(
-            "senders",
-            Senders::from_direction(c.direction, from).as_str(),
-        );
+        // a rejected m-line (port 0): nobody sends, whatever direction it still says
+        let senders = if c.rejected && parts == Parts::Full {
+            Senders::None
+        } else {
+            Senders::from_direction(c.direction, from)
+        };
+        w.attr("senders", senders.as_str());
     }
     match parts {
         Parts::Full => {
@@ -392,13 +396,11 @@ pub(crate) fn write_content(w: &mut Writer, c: &Content, parts: Parts, from: Rol
             } else {
                 xep0167::write(w, c, from);
             }
-            // a rejected content without ICE/DTLS parameters gets no <transport/>:
-            // that is how other clients (StanzaJS) mark a rejected m-line
-            let empty_transport = !c.has_transport()
-                && c.ice.candidates.is_empty()
-                && !c.ice.end_of_candidates
-                && c.sctp.is_none();
-            if !(c.rejected && empty_transport) {
+            if c.rejected {
+                // no ICE/DTLS parameters: how a client without our namespace (StanzaJS)
+                // knows a rejected m-line; <media rejected='true'/> says it for us
+                xep0176::write_rejected(w, c);
+            } else {
                 xep0176::write(w, c, true);
             }
             ext::write_media(w, c);

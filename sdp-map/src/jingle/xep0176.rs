@@ -38,6 +38,14 @@ pub fn write(w: &mut Writer, c: &Content, full: bool) {
     w.end();
 }
 
+/// Writes the transport of a rejected content: no ICE credentials, fingerprints or
+/// candidates (a rejected m-line has no transport), only the data channel's `<sctpmap>`.
+pub fn write_rejected(w: &mut Writer, c: &Content) {
+    w.start("transport", NS_ICE_UDP);
+    xep0343::write(w, c);
+    w.end();
+}
+
 /// Writes one `<candidate/>`.
 pub fn write_candidate(w: &mut Writer, c: &Candidate) {
     w.start("candidate", NS_ICE_UDP);
