@@ -31,6 +31,26 @@
 //! `content-add` and the other party for `content-accept`/`content-reject`,
 //! else the initiator. So the SDP of an answer is the responder's unless said otherwise.
 //!
+//! # What is checked
+//! A session description must have every piece that XEP-0166/0167/0176/0320 mark as
+//! REQUIRED for an RTP/ICE-UDP content, and the error names what is missing and where
+//! (`SDP line 8: m-line 1 (mid '0') has no a=ice-pwd ...`, `<content name='0'>: <transport>
+//! lacks attribute 'pwd'`). SDP given to [`sdp_to_jingle`] for an action that carries a
+//! description ([`Session::parse_sdp_strict`]): an m-line, and per live m-line `a=mid`, a
+//! payload type, `a=rtpmap` name and clock rate for dynamic ones, `a=ice-ufrag`/`a=ice-pwd`
+//! and, with a DTLS protocol, `a=fingerprint` and `a=setup`. Jingle of a `session-initiate` or
+//! `session-accept`: contents, each with `creator`, `name`, a description, an ICE-UDP
+//! `<transport>` whose `ufrag`/`pwd` come together (and with any fingerprint), at least one
+//! content with them, payload types with `id` (and `name` when dynamic), candidates with
+//! `component`, `foundation`, `ip`, `port`, `priority`, `protocol`, `type`, fingerprints with
+//! `hash`. Accepted although the XEPs ask for them, because real clients leave them out:
+//! a candidate's `generation`, `id` and `network` (StanzaJS; SDP has no `id`), the
+//! fingerprint's `setup` (XEP-0320 before 0.3; `actpass` in offers, `active` in answers),
+//! `<parameter>` without `name` (key-less fmtp, Conversations), a transport with neither ICE
+//! credentials nor fingerprint (StanzaJS's rejected m-line; bundle-only when BUNDLEd with a
+//! live content), and in `content-add`/`content-accept` transports without credentials
+//! (Conversations' BUNDLE stubs). `transport-info` and the other actions carry no description.
+//!
 //! # WebAssembly exports (`wasm-bindgen`, module `sdp_map`)
 //! ```text
 //! sdpToJingle(sdp: string, options: object) -> string   // throws Error(message)
@@ -208,11 +228,11 @@ pub fn sdp_to_jingle(sdp: &str, opts: &ToJingle) -> Result<String, Error> {
             value: opts.sid.clone(),
         });
     }
-    let session = if opts.action.parts() == jingle::xep0166::Parts::Nothing && sdp.trim().is_empty()
-    {
-        Session::default()
-    } else {
-        Session::parse_sdp(sdp)?
+    let session = match opts.action.parts() {
+        jingle::xep0166::Parts::Nothing if sdp.trim().is_empty() => Session::default(),
+        // a session description: every live m-line must have what its content requires
+        jingle::xep0166::Parts::Full => Session::parse_sdp_strict(sdp)?,
+        _ => Session::parse_sdp(sdp)?,
     };
     Ok(write_jingle(&session, opts))
 }

@@ -51,6 +51,31 @@ pub enum SdpErrorKind {
         /// Which attribute.
         attribute: &'static str,
     },
+    /// A session description without any `m=` line.
+    #[error("no m= line: a session description needs one")]
+    NoMedia,
+    /// An m-line lacks what its Jingle content requires (XEP-0166/0167/0176/0320);
+    /// the error's line is the `m=` line.
+    #[error("m-line {index} (mid '{mid}') has no {what}")]
+    Missing {
+        /// 1-based index of the m-line.
+        index: usize,
+        /// Its `a=mid` (empty when that is what is missing).
+        mid: String,
+        /// What is missing, e.g. `a=ice-pwd (XEP-0176 <transport pwd>)`.
+        what: &'static str,
+    },
+    /// A dynamic payload type (no RFC 3551 static one) without `a=rtpmap`, or an
+    /// `a=rtpmap` without clock rate: Jingle's `<payload-type>` needs name and rate.
+    #[error("m-line {index} (mid '{mid}') has no a=rtpmap name and clock rate for payload type {pt} (XEP-0167 <payload-type name clockrate>)")]
+    Rtpmap {
+        /// 1-based index of the m-line.
+        index: usize,
+        /// Its `a=mid`.
+        mid: String,
+        /// The payload type.
+        pt: u8,
+    },
 }
 
 fn err(line: usize, kind: SdpErrorKind) -> SdpError {
@@ -85,6 +110,14 @@ struct MediaState {
     port_zero: bool,
     has_mid: bool,
     has_direction: bool,
+    /// Line number of the `m=` line.
+    line: usize,
+}
+
+/// Where each m-line was, for the checks of a session description.
+struct MediaLines {
+    line: usize,
+    has_mid: bool,
 }
 
 /// Parses one `a=candidate` value (without the `a=` / `candidate:` prefix
@@ -243,89 +276,21 @@ fn has_control(line: &str) -> bool {
 }
 
 impl Session {
-    /// Parses SDP text (CRLF or LF line ends).
+    /// Parses SDP text (CRLF or LF line ends) into the model, whatever it describes.
     pub fn parse_sdp(text: &str) -> Result<Session, SdpError> {
-        if text.len() > MAX_SDP_LEN {
-            return Err(err(0, SdpErrorKind::TooLarge));
-        }
-        let mut session = Session::default();
-        let mut defaults = SessionDefaults::default();
-        let mut media: Option<MediaState> = None;
-        let mut seen_version = false;
-        let mut explicit_dirs = Vec::new();
-        for (idx, raw) in text.split('\n').enumerate() {
-            let line_no = idx + 1;
-            let line = raw.trim_ascii_end();
-            if line.trim_ascii().is_empty() {
-                continue;
-            }
-            if has_control(line) {
-                return Err(err(line_no, SdpErrorKind::Syntax));
-            }
-            let (kind, value) = match line.as_bytes() {
-                [k, b'=', ..] => (*k, line.get(2..).unwrap_or("")),
-                _ => return Err(err(line_no, SdpErrorKind::Syntax)),
-            };
-            if !seen_version {
-                if kind != b'v' || value.trim_ascii() != "0" {
-                    return Err(err(line_no, SdpErrorKind::MissingVersion));
-                }
-                seen_version = true;
-                continue;
-            }
-            match kind {
-                b'o' => {
-                    let f: Vec<&str> = value.split_ascii_whitespace().collect();
-                    match f.as_slice() {
-                        [u, id, ver, rest @ ..] if !rest.is_empty() => {
-                            session.origin = Some(Origin {
-                                username: u.to_string(),
-                                session_id: id.to_string(),
-                                session_version: ver.to_string(),
-                                address: rest.join(" "),
-                            })
-                        }
-                        _ => return Err(err(line_no, SdpErrorKind::Origin)),
-                    }
-                }
-                b'm' => {
-                    if let Some(m) = media.take() {
-                        session.contents.push(finish_media(
-                            m,
-                            session.contents.len(),
-                            &mut explicit_dirs,
-                        ));
-                    }
-                    media = Some(parse_m_line(value, line_no)?);
-                }
-                b'b' => {
-                    if let Some(m) = media.as_mut() {
-                        let (k, v) = value
-                            .split_once(':')
-                            .ok_or_else(|| err(line_no, SdpErrorKind::Syntax))?;
-                        m.content.bandwidths.push(Bandwidth {
-                            kind: k.to_string(),
-                            value: num(v, line_no, "b=")?,
-                        });
-                    }
-                }
-                b'a' => match media.as_mut() {
-                    Some(m) => media_attribute(m, value, line_no)?,
-                    None => session_attribute(&mut session, &mut defaults, value, line_no)?,
-                },
-                // s=, t=, c=, i=, u=, e=, p=, z=, k=, r=: derived or unused by WebRTC
-                _ => {}
-            }
-        }
-        if !seen_version {
-            return Err(err(0, SdpErrorKind::MissingVersion));
-        }
-        if let Some(m) = media.take() {
-            session
-                .contents
-                .push(finish_media(m, session.contents.len(), &mut explicit_dirs));
-        }
-        apply_defaults(&mut session, defaults, &explicit_dirs);
+        parse(text, &mut Vec::new())
+    }
+
+    /// Parses an SDP offer or answer and checks that it has what the Jingle contents of a
+    /// session description require (XEP-0166/0167/0176/0320): at least one m-line, and for
+    /// every m-line that is not rejected an `a=mid` (the content name), a payload type with
+    /// `a=rtpmap` name and clock rate unless it is a static one, and, unless it is
+    /// bundle-only, `a=ice-ufrag` and `a=ice-pwd`, plus `a=fingerprint` and `a=setup` when
+    /// its protocol uses DTLS. The error names what is missing and the `m=` line.
+    pub fn parse_sdp_strict(text: &str) -> Result<Session, SdpError> {
+        let mut lines = Vec::new();
+        let session = parse(text, &mut lines)?;
+        check_description(&session, &lines)?;
         Ok(session)
     }
 
@@ -333,6 +298,161 @@ impl Session {
     pub fn to_sdp(&self) -> String {
         write_session(self)
     }
+}
+
+/// What [`Session::parse_sdp_strict`] checks.
+fn check_description(s: &Session, lines: &[MediaLines]) -> Result<(), SdpError> {
+    if s.contents.is_empty() {
+        return Err(err(0, SdpErrorKind::NoMedia));
+    }
+    for (i, (c, at)) in s.contents.iter().zip(lines).enumerate() {
+        if c.rejected {
+            continue;
+        }
+        let missing = |what| {
+            err(
+                at.line,
+                SdpErrorKind::Missing {
+                    index: i + 1,
+                    mid: if at.has_mid {
+                        c.mid.clone()
+                    } else {
+                        String::new()
+                    },
+                    what,
+                },
+            )
+        };
+        if !at.has_mid {
+            return Err(missing("a=mid (XEP-0166 <content name>)"));
+        }
+        if c.is_rtp() {
+            if c.codecs.is_empty() {
+                return Err(missing("payload type (XEP-0167 <payload-type>)"));
+            }
+            let unnamed = c.codecs.iter().find(|k| {
+                (!k.rtpmap && static_payload_rate(k.pt).is_none()) || (k.rtpmap && k.clockrate == 0)
+            });
+            if let Some(k) = unnamed {
+                return Err(err(
+                    at.line,
+                    SdpErrorKind::Rtpmap {
+                        index: i + 1,
+                        mid: c.mid.clone(),
+                        pt: k.pt,
+                    },
+                ));
+            }
+        }
+        if c.bundle_only {
+            continue; // its transport is the BUNDLE group's
+        }
+        if c.ice.ufrag.is_none() {
+            return Err(missing("a=ice-ufrag (XEP-0176 <transport ufrag>)"));
+        }
+        if c.ice.pwd.is_none() {
+            return Err(missing("a=ice-pwd (XEP-0176 <transport pwd>)"));
+        }
+        if c.protocol.contains("TLS") {
+            if c.dtls.fingerprints.is_empty() {
+                return Err(missing("a=fingerprint (XEP-0320 <fingerprint>)"));
+            }
+            if c.dtls.setup.is_none() {
+                return Err(missing("a=setup (XEP-0320 <fingerprint setup>)"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Parses SDP text, noting where each m-line is in `lines`.
+fn parse(text: &str, lines: &mut Vec<MediaLines>) -> Result<Session, SdpError> {
+    if text.len() > MAX_SDP_LEN {
+        return Err(err(0, SdpErrorKind::TooLarge));
+    }
+    let mut session = Session::default();
+    let mut defaults = SessionDefaults::default();
+    let mut media: Option<MediaState> = None;
+    let mut seen_version = false;
+    let mut explicit_dirs = Vec::new();
+    for (idx, raw) in text.split('\n').enumerate() {
+        let line_no = idx + 1;
+        let line = raw.trim_ascii_end();
+        if line.trim_ascii().is_empty() {
+            continue;
+        }
+        if has_control(line) {
+            return Err(err(line_no, SdpErrorKind::Syntax));
+        }
+        let (kind, value) = match line.as_bytes() {
+            [k, b'=', ..] => (*k, line.get(2..).unwrap_or("")),
+            _ => return Err(err(line_no, SdpErrorKind::Syntax)),
+        };
+        if !seen_version {
+            if kind != b'v' || value.trim_ascii() != "0" {
+                return Err(err(line_no, SdpErrorKind::MissingVersion));
+            }
+            seen_version = true;
+            continue;
+        }
+        match kind {
+            b'o' => {
+                let f: Vec<&str> = value.split_ascii_whitespace().collect();
+                match f.as_slice() {
+                    [u, id, ver, rest @ ..] if !rest.is_empty() => {
+                        session.origin = Some(Origin {
+                            username: u.to_string(),
+                            session_id: id.to_string(),
+                            session_version: ver.to_string(),
+                            address: rest.join(" "),
+                        })
+                    }
+                    _ => return Err(err(line_no, SdpErrorKind::Origin)),
+                }
+            }
+            b'm' => {
+                if let Some(m) = media.take() {
+                    session.contents.push(finish_media(
+                        m,
+                        session.contents.len(),
+                        &mut explicit_dirs,
+                        lines,
+                    ));
+                }
+                media = Some(parse_m_line(value, line_no)?);
+            }
+            b'b' => {
+                if let Some(m) = media.as_mut() {
+                    let (k, v) = value
+                        .split_once(':')
+                        .ok_or_else(|| err(line_no, SdpErrorKind::Syntax))?;
+                    m.content.bandwidths.push(Bandwidth {
+                        kind: k.to_string(),
+                        value: num(v, line_no, "b=")?,
+                    });
+                }
+            }
+            b'a' => match media.as_mut() {
+                Some(m) => media_attribute(m, value, line_no)?,
+                None => session_attribute(&mut session, &mut defaults, value, line_no)?,
+            },
+            // s=, t=, c=, i=, u=, e=, p=, z=, k=, r=: derived or unused by WebRTC
+            _ => {}
+        }
+    }
+    if !seen_version {
+        return Err(err(0, SdpErrorKind::MissingVersion));
+    }
+    if let Some(m) = media.take() {
+        session.contents.push(finish_media(
+            m,
+            session.contents.len(),
+            &mut explicit_dirs,
+            lines,
+        ));
+    }
+    apply_defaults(&mut session, defaults, &explicit_dirs);
+    Ok(session)
 }
 
 fn apply_defaults(session: &mut Session, d: SessionDefaults, explicit_dirs: &[bool]) {
@@ -398,11 +518,21 @@ fn parse_m_line(value: &str, line: usize) -> Result<MediaState, SdpError> {
         port_zero: port == 0,
         has_mid: false,
         has_direction: false,
+        line,
     })
 }
 
-fn finish_media(m: MediaState, index: usize, explicit_dirs: &mut Vec<bool>) -> Content {
+fn finish_media(
+    m: MediaState,
+    index: usize,
+    explicit_dirs: &mut Vec<bool>,
+    lines: &mut Vec<MediaLines>,
+) -> Content {
     explicit_dirs.push(m.has_direction);
+    lines.push(MediaLines {
+        line: m.line,
+        has_mid: m.has_mid,
+    });
     let mut c = m.content;
     c.rejected = m.port_zero && !c.bundle_only;
     if !m.has_mid {

@@ -48,7 +48,7 @@ fn msid_with_and_without_braces() {
         ("a=msid:onlystream", "onlystream", None),
     ] {
         let s = sdp(&format!(
-            "m=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\na=ice-ufrag:u\r\n{line}\r\n"
+            "m=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\na=ice-ufrag:u\r\na=ice-pwd:p\r\n{line}\r\n"
         ));
         let m = &s.contents[0].msids[0];
         assert_eq!((m.stream.as_str(), m.track.as_deref()), (stream, track));
@@ -62,7 +62,7 @@ fn msid_with_and_without_braces() {
 fn firefox_cname_in_braces_and_session_level_attributes() {
     let s = sdp(
         "a=fingerprint:sha-256 AA:BB\r\na=ice-options:trickle\r\na=setup:actpass\r\n\
-        m=audio 9 UDP/TLS/RTP/SAVPF 109\r\na=mid:0\r\na=ice-ufrag:u\r\na=ice-pwd:p\r\n\
+        m=audio 9 UDP/TLS/RTP/SAVPF 109\r\na=mid:0\r\na=rtpmap:109 opus/48000/2\r\na=ice-ufrag:u\r\na=ice-pwd:p\r\n\
         a=ssrc:1 cname:{5f1e-aa}\r\n",
     );
     let c = &s.contents[0];
@@ -79,8 +79,8 @@ fn firefox_cname_in_braces_and_session_level_attributes() {
 
 #[test]
 fn sctpmap_legacy_and_modern() {
-    let legacy = sdp("m=application 9 DTLS/SCTP 5000\r\na=mid:data\r\na=ice-ufrag:u\r\na=sctpmap:5000 webrtc-datachannel 1024\r\n");
-    let modern = sdp("m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:data\r\na=ice-ufrag:u\r\na=sctp-port:5000\r\na=max-message-size:262144\r\n");
+    let legacy = sdp("m=application 9 DTLS/SCTP 5000\r\na=mid:data\r\na=ice-ufrag:u\r\na=ice-pwd:p\r\na=sctpmap:5000 webrtc-datachannel 1024\r\n");
+    let modern = sdp("m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:data\r\na=ice-ufrag:u\r\na=ice-pwd:p\r\na=sctp-port:5000\r\na=max-message-size:262144\r\n");
     for s in [&legacy, &modern] {
         let (xml, back) = via_jingle(s, Role::Initiator);
         assert!(
@@ -124,7 +124,7 @@ fn no_bundle_dino_style() {
 
 #[test]
 fn setup_actpass_kept() {
-    let s = sdp("m=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\na=fingerprint:sha-256 AA\r\na=setup:actpass\r\n");
+    let s = sdp("m=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\na=ice-ufrag:u\r\na=ice-pwd:p\r\na=fingerprint:sha-256 AA\r\na=setup:actpass\r\n");
     let (xml, back) = via_jingle(&s, Role::Initiator);
     assert!(xml.contains("setup='actpass'"));
     assert_eq!(back.contents[0].dtls.setup.as_deref(), Some("actpass"));
@@ -132,7 +132,7 @@ fn setup_actpass_kept() {
 
 #[test]
 fn content_name_is_mid() {
-    let s = sdp("a=group:BUNDLE audio0 v1\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:audio0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:v1\r\na=rtpmap:96 VP8/90000\r\n");
+    let s = sdp("a=group:BUNDLE audio0 v1\r\na=ice-ufrag:u\r\na=ice-pwd:p\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:audio0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:v1\r\na=rtpmap:96 VP8/90000\r\n");
     let (xml, _) = via_jingle(&s, Role::Initiator);
     assert!(
         xml.contains("name='audio0'") && xml.contains("name='v1'"),
@@ -352,13 +352,13 @@ fn interop_quirks_from_other_jingle_clients() {
             &["m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n"],
         ),
         (
-            "content without ICE/DTLS transport is rejected (StanzaJS)",
-            format!("{J}<content creator='initiator' name='a'>{AUDIO}{T}{FP}</transport></content><content creator='initiator' name='v'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='video'><payload-type id='96' name='VP8' clockrate='90000'/></description></content></jingle>"),
+            "content with a transport without ICE/DTLS parameters is rejected (StanzaJS)",
+            format!("{J}<content creator='initiator' name='a'>{AUDIO}{T}{FP}</transport></content><content creator='initiator' name='v'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='video'><payload-type id='96' name='VP8' clockrate='90000'/></description><transport xmlns='urn:xmpp:jingle:transports:ice-udp:1'/></content></jingle>"),
             &["m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n", "m=video 0 "],
         ),
         (
-            "BUNDLEd content without transport is bundle-only",
-            format!("{J}<content creator='initiator' name='a'>{AUDIO}{T}{FP}</transport></content><content creator='initiator' name='b'>{AUDIO}</content><group xmlns='urn:xmpp:jingle:apps:grouping:0' semantics='BUNDLE'><content name='a'/><content name='b'/></group></jingle>"),
+            "BUNDLEd content without ICE/DTLS parameters is bundle-only",
+            format!("{J}<content creator='initiator' name='a'>{AUDIO}{T}{FP}</transport></content><content creator='initiator' name='b'>{AUDIO}<transport xmlns='urn:xmpp:jingle:transports:ice-udp:1'/></content><group xmlns='urn:xmpp:jingle:apps:grouping:0' semantics='BUNDLE'><content name='a'/><content name='b'/></group></jingle>"),
             &["m=audio 0 UDP/TLS/RTP/SAVPF 111\r\n", "a=bundle-only\r\n"],
         ),
         (
@@ -420,7 +420,7 @@ fn interop_quirks_from_other_jingle_clients() {
     // a key-less fmtp item is written as a value without a name: Conversations
     // requires a value on every <parameter/> (and maps a nameless one back to a
     // key-less fmtp), Jitsi reads a missing or empty name the same way
-    let s = sdp("m=audio 9 UDP/TLS/RTP/SAVPF 63 101 111\r\na=mid:0\r\na=ice-ufrag:u\r\na=rtpmap:63 red/48000/2\r\na=fmtp:63 111/111\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=rtpmap:111 opus/48000/2\r\na=fmtp:111 minptime=10;useinbandfec=1\r\n");
+    let s = sdp("m=audio 9 UDP/TLS/RTP/SAVPF 63 101 111\r\na=mid:0\r\na=ice-ufrag:u\r\na=ice-pwd:p\r\na=rtpmap:63 red/48000/2\r\na=fmtp:63 111/111\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=rtpmap:111 opus/48000/2\r\na=fmtp:111 minptime=10;useinbandfec=1\r\n");
     let (xml, back) = via_jingle(&s, Role::Initiator);
     for p in [
         "<parameter value='111/111'/>",
@@ -568,4 +568,153 @@ fn simulcast_as_named_elements() {
     .expect_err("bad simulcast")
     .to_string();
     assert!(e.contains("simulcast"), "{e}");
+}
+
+/// Every REQUIRED piece of an RTP/ICE-UDP content of a session description (XEP-0166/0167/
+/// 0176/0320) is checked, and the error names what is missing and where (issue 11.4).
+#[test]
+fn session_descriptions_lack_nothing_required() {
+    const LIVE: &str = "m=audio 9 UDP/TLS/RTP/SAVPF 111 0\r\na=mid:a\r\na=rtpmap:111 opus/48000/2\r\na=ice-ufrag:u\r\na=ice-pwd:p\r\na=fingerprint:sha-256 AA\r\na=setup:actpass\r\n";
+    let full = format!("{HEAD}{LIVE}");
+    let opts = ToJingle {
+        sid: "s".into(),
+        ..ToJingle::default()
+    };
+    sdp_to_jingle(&full, &opts).expect("complete");
+    for (what, text, needle) in [
+        ("no m= line", HEAD.to_string(), "no m= line"),
+        (
+            "truncated inside the first m-line",
+            full[..full.find("a=ice-pwd").expect("pwd") + 7].to_string(),
+            "line 5: m-line 1 (mid 'a') has no a=ice-pwd",
+        ),
+        ("no a=mid", full.replace("a=mid:a\r\n", ""), "line 5: m-line 1 (mid '') has no a=mid"),
+        ("no ice-ufrag", full.replace("a=ice-ufrag:u\r\n", ""), "has no a=ice-ufrag"),
+        ("no ice-pwd", full.replace("a=ice-pwd:p\r\n", ""), "has no a=ice-pwd"),
+        ("no fingerprint", full.replace("a=fingerprint:sha-256 AA\r\n", ""), "has no a=fingerprint"),
+        ("no setup", full.replace("a=setup:actpass\r\n", ""), "has no a=setup"),
+        ("no payload type", full.replace(" 111 0\r\n", "\r\n"), "has no payload type"),
+        ("dynamic payload type without rtpmap", full.replace("a=rtpmap:111 opus/48000/2\r\n", ""), "a=rtpmap name and clock rate for payload type 111"),
+        ("rtpmap without clock rate", full.replace("opus/48000/2", "opus"), "payload type 111"),
+        (
+            "second m-line",
+            format!("{full}m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:v\r\na=rtpmap:96 VP8/90000\r\na=ice-ufrag:u\r\n"),
+            "line 12: m-line 2 (mid 'v') has no a=ice-pwd",
+        ),
+    ] {
+        let e = sdp_to_jingle(&text, &opts).expect_err(what).to_string();
+        assert!(e.contains(needle), "{what}: {e}");
+        // the model parser itself stays lenient (trickle, fragments)
+        let _ = Session::parse_sdp(&text);
+    }
+    // not required: a rejected m-line has no transport, a bundle-only one shares the group's
+    let extra = format!(
+        "{full}m=video 0 UDP/TLS/RTP/SAVPF 96\r\na=mid:v\r\na=rtpmap:96 VP8/90000\r\n\
+         m=video 0 UDP/TLS/RTP/SAVPF 96\r\na=mid:w\r\na=bundle-only\r\na=rtpmap:96 VP8/90000\r\n"
+    );
+    sdp_to_jingle(&extra, &opts).expect("rejected and bundle-only m-lines");
+    // transport-info and the like carry no description: nothing to check
+    let ti = ToJingle {
+        action: Action::TransportInfo,
+        ..opts.clone()
+    };
+    sdp_to_jingle(&full.replace("a=ice-pwd:p\r\n", ""), &ti).expect("transport-info");
+
+    // The Jingle side: session-initiate and session-accept.
+    const DESC: &str = "<description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'><payload-type id='111' name='opus' clockrate='48000' channels='2'/></description>";
+    const FP: &str = "<fingerprint xmlns='urn:xmpp:jingle:apps:dtls:0' hash='sha-256' setup='actpass'>AA</fingerprint>";
+    let jingle = |action: &str, content: &str| {
+        format!("<jingle xmlns='urn:xmpp:jingle:1' action='{action}' sid='s'>{content}</jingle>")
+    };
+    let content = |attrs: &str, body: &str| format!("<content {attrs}>{body}</content>");
+    let transport = |attrs: &str, body: &str| {
+        format!(
+            "<transport xmlns='urn:xmpp:jingle:transports:ice-udp:1' {attrs}>{body}</transport>"
+        )
+    };
+    let ok_content = content(
+        "creator='initiator' name='a'",
+        &format!("{DESC}{}", transport("ufrag='u' pwd='p'", FP)),
+    );
+    for action in ["session-initiate", "session-accept"] {
+        jingle_to_sdp(&jingle(action, &ok_content), &ToSdp::default()).expect(action);
+        for (what, xml, needle) in [
+            ("no content", jingle(action, ""), format!("{action} has no <content/>")),
+            (
+                "no creator",
+                jingle(action, &ok_content.replace("creator='initiator' ", "")),
+                "<content name='a'>: <content> lacks attribute 'creator'".into(),
+            ),
+            (
+                "bad creator",
+                jingle(action, &ok_content.replace("creator='initiator'", "creator='romeo'")),
+                "<content name='a'>: <content> attribute 'creator' has invalid value 'romeo'".into(),
+            ),
+            (
+                "no transport",
+                jingle(action, &content("creator='initiator' name='a'", DESC)),
+                "<content name='a'>: <content> has no ICE-UDP <transport/>".into(),
+            ),
+            (
+                "no pwd",
+                jingle(action, &ok_content.replace(" pwd='p'", "")),
+                "<content name='a'>: <transport> lacks attribute 'pwd'".into(),
+            ),
+            (
+                "no ufrag",
+                jingle(action, &ok_content.replace("ufrag='u' ", "")),
+                "<content name='a'>: <transport> lacks attribute 'ufrag'".into(),
+            ),
+            (
+                "fingerprint without ICE credentials",
+                jingle(action, &ok_content.replace("ufrag='u' pwd='p'", "")),
+                "<content name='a'>: <transport> lacks attribute 'ufrag'".into(),
+            ),
+            (
+                "nothing with ICE credentials",
+                jingle(action, &ok_content.replace("ufrag='u' pwd='p'", "").replace(FP, "")),
+                format!("{action} has no <content/> with ICE credentials"),
+            ),
+            (
+                "no payload type",
+                jingle(action, &ok_content.replace("<payload-type id='111' name='opus' clockrate='48000' channels='2'/>", "")),
+                "<content name='a'>: <description> has no <payload-type/>".into(),
+            ),
+            (
+                "dynamic payload type without name",
+                jingle(action, &ok_content.replace(" name='opus'", "")),
+                "<content name='a'>: <payload-type> lacks attribute 'name'".into(),
+            ),
+            (
+                "candidate without port",
+                jingle(action, &ok_content.replace(FP, &format!("{FP}<candidate component='1' foundation='1' ip='1.2.3.4' priority='1' protocol='udp' type='host'/>"))),
+                "<content name='a'>: <candidate> lacks attribute 'port'".into(),
+            ),
+            (
+                "fingerprint without hash",
+                jingle(action, &ok_content.replace(" hash='sha-256'", "")),
+                "<content name='a'>: <fingerprint> lacks attribute 'hash'".into(),
+            ),
+        ] {
+            let e = jingle_to_sdp(&xml, &ToSdp::default())
+                .expect_err(what)
+                .to_string();
+            assert!(e.contains(&needle), "{action}, {what}: {e}");
+        }
+    }
+    // What other clients send and the web plugin relies on stays accepted: a content-add
+    // whose transport has no ICE credentials (Conversations, BUNDLEd), and candidates alone.
+    let stub = jingle(
+        "content-add",
+        &content(
+            "creator='initiator' name='v'",
+            &format!("{DESC}{}", transport("", "")),
+        ),
+    );
+    jingle_to_sdp(&stub, &ToSdp::default()).expect("content-add stub");
+    let ti = jingle(
+        "transport-info",
+        &content("name='a'", &transport("ufrag='u'", "<candidate component='1' foundation='1' ip='1.2.3.4' port='5' priority='1' protocol='udp' type='host'/>")),
+    );
+    assert_eq!(transport_info_to_candidates(&ti).expect("trickle").len(), 1);
 }

@@ -225,3 +225,52 @@ fn rejected_m_line_without_transport_parameters() {
         assert!(!back.contents[0].rejected, "{name}:\n{sdp}");
     }
 }
+
+/// Issue 11.4: malformed input is an error naming what is missing and where, not a translation.
+#[test]
+fn incomplete_descriptions_are_errors() {
+    let offer = vector("chromium-156-audio-video-offer.sdp");
+    let in_first_m_line = offer.find("a=ice-ufrag").expect("ufrag");
+    let without_ice = offer
+        .lines()
+        .filter(|l| !l.starts_with("a=ice-ufrag") && !l.starts_with("a=ice-pwd"))
+        .map(|l| format!("{l}\r\n"))
+        .collect::<String>();
+    let m_line = offer.lines().position(|l| l.starts_with("m=")).expect("m=") + 1;
+    for (what, input, needle) in [
+        (
+            "truncated inside the first m-line",
+            offer[..in_first_m_line + 8].to_string(),
+            format!("SDP line {m_line}: m-line 1 (mid '') has no a=mid"),
+        ),
+        (
+            "an offer without ice-ufrag/ice-pwd",
+            without_ice,
+            format!("SDP line {m_line}: m-line 1 (mid '0') has no a=ice-ufrag"),
+        ),
+    ] {
+        let out = sdp_map(
+            &["to-jingle", "--action", "session-initiate", "--sid", "s1"],
+            &input,
+        );
+        assert_eq!(out.code, 1, "{what}: {}", out.stdout);
+        assert!(out.stdout.is_empty(), "{what}: {}", out.stdout);
+        assert!(out.stderr.contains(&needle), "{what}: {}", out.stderr);
+    }
+    // and Jingle without ICE credentials
+    let xml = ok(
+        &["to-jingle", "--action", "session-initiate", "--sid", "s1"],
+        &offer,
+    );
+    let start = xml.find(" ufrag='").expect("ufrag");
+    let end = start + xml[start + 1..].find(' ').expect("end") + 1;
+    let broken = format!("{}{}", &xml[..start], &xml[end..]);
+    let out = sdp_map(&["to-sdp"], &broken);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(
+        out.stderr
+            .contains("<content name='0'>: <transport> lacks attribute 'ufrag'"),
+        "{}",
+        out.stderr
+    );
+}

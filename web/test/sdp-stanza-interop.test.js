@@ -300,6 +300,23 @@ test('11.3 simulcast: named <rid>/<simulcast> elements in <description> that any
   }
 });
 
+test('11.4 what StanzaJS sends is complete; the same without ICE credentials is refused by name', () => {
+  for (const v of vectors) {
+    const xml = stanzaSdpToXml(v.sdp, v);
+    sdpMap.jingleToSdp(xml, { type: v.type, from: v.role }); // complete: no error
+    const [, mid] = xml.match(/<content [^>]*name="([^"]+)"/) ?? xml.match(/<content [^>]*name='([^']+)'/);
+    // the first content's transport without its pwd
+    const broken = xml.replace(/(<transport [^>]*?) pwd=(["'])[^"']*\2/, '$1');
+    assert.notEqual(broken, xml, v.name);
+    assert.throws(() => sdpMap.jingleToSdp(broken, { type: v.type, from: v.role }),
+      { message: `<content name='${mid}'>: <transport> lacks attribute 'pwd'` }, v.name);
+  }
+  // an SDP offer without ICE credentials does not become a session-initiate either
+  const v = vectors.find((x) => x.name === 'chromium-156-audio-offer');
+  const noIce = v.sdp.replace(/^a=ice-(ufrag|pwd):.*\r\n/gm, '');
+  assert.throws(() => sdpMap.sdpToJingle(noIce, jingleOptions(v)), /m-line 1 \(mid '0'\) has no a=ice-ufrag/);
+});
+
 test('11.5 a rejected m-line (port 0) stays rejected for StanzaJS, which knows no marker of ours', () => {
   const rejecting = vectors.filter((v) => v.type === 'answer' && parseSdp(v.sdp).media.some((m) => m.rejected));
   assert.ok(rejecting.length >= 2, 'answers with a rejected m-line');

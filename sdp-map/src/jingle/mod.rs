@@ -112,6 +112,26 @@ pub enum JingleError {
     /// an RTP description nor a data channel (XEP-0343 `<sctpmap/>`).
     #[error("<content name='{0}'> has neither an RTP <description/> nor an XEP-0343 <sctpmap/>: no m= line for it")]
     NoMedia(String),
+    /// Something is wrong inside a `<content>`: which one, and what.
+    #[error("<content name='{name}'>: {error}")]
+    InContent {
+        /// The content's name (truncated to 64 characters).
+        name: String,
+        /// What is wrong.
+        error: Box<JingleError>,
+    },
+    /// A required child element is missing.
+    #[error("<{parent}> has no {element}")]
+    MissingElement {
+        /// The element that lacks it.
+        parent: &'static str,
+        /// What it lacks, e.g. `ICE-UDP <transport/>`.
+        element: &'static str,
+    },
+    /// A session description without contents, or without any content that has ICE
+    /// credentials (a session with nothing to connect).
+    #[error("{} has no {}", .0.as_str(), if *.1 { "<content/> with ICE credentials (<transport ufrag pwd>)" } else { "<content/>" })]
+    NoContent(Action, bool),
     /// The action carries no session description (e.g. `transport-info`).
     #[error("action '{}' carries no session description{}", .0.as_str(), if *.0 == Action::TransportInfo { ": read trickled candidates with transport_info_to_candidates (wasm: transportInfoToCandidates)" } else { "" })]
     NotADescription(Action),

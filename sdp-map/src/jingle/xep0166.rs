@@ -125,6 +125,13 @@ pub(crate) enum Parts {
 }
 
 impl Action {
+    /// A `session-initiate` or `session-accept`: read strictly (every REQUIRED piece of
+    /// each content checked). `content-add`/`content-accept` are not: Conversations sends
+    /// transports without ICE credentials for contents it adds to a BUNDLE group.
+    pub(crate) fn is_session_description(self) -> bool {
+        matches!(self, Action::SessionInitiate | Action::SessionAccept)
+    }
+
     pub(crate) fn parts(self) -> Parts {
         use Action::*;
         match self {
@@ -266,7 +273,14 @@ impl Jingle {
         for child in j.children() {
             let child = &child;
             if child.is("content", NS_JINGLE) {
-                session.contents.push(read_content(child, from, sdp_type)?);
+                let strict = action.is_session_description();
+                let c = read_content(child, from, sdp_type, strict).map_err(|error| {
+                    JingleError::InContent {
+                        name: child.attr("name").unwrap_or("").chars().take(64).collect(),
+                        error: Box::new(error),
+                    }
+                })?;
+                session.contents.push(c);
             } else if child.is("group", super::NS_GROUPING) {
                 session.groups.push(xep0338::read(child)?);
             } else if child.is("session", NS_SDP) {
@@ -277,6 +291,9 @@ impl Jingle {
         }
         if action.parts() == Parts::Full {
             complete_contents(&mut session)?;
+        }
+        if action.is_session_description() {
+            check_description(action, &session)?;
         }
         Ok(Jingle {
             action,
@@ -412,15 +429,48 @@ pub(crate) fn write_content(w: &mut Writer, c: &Content, parts: Parts, from: Rol
     w.end();
 }
 
+/// What a session description needs beyond each content: contents, one of them live, and
+/// payload types in each live RTP content.
+fn check_description(action: Action, s: &Session) -> Result<(), JingleError> {
+    if s.contents.is_empty() {
+        return Err(JingleError::NoContent(action, false));
+    }
+    if !s.contents.iter().any(|c| c.ice.ufrag.is_some()) {
+        return Err(JingleError::NoContent(action, true));
+    }
+    for c in &s.contents {
+        if !c.rejected && c.is_rtp() && c.codecs.is_empty() {
+            return Err(JingleError::InContent {
+                name: c.mid.chars().take(64).collect(),
+                error: Box::new(JingleError::MissingElement {
+                    parent: "description",
+                    element: "<payload-type/> (an m= line needs one)",
+                }),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Reads a `<content>`. `strict` (a session description): `creator` and an ICE-UDP
+/// `<transport>` are required, and its `ufrag`/`pwd` come together and go with any
+/// fingerprint (a transport without them is a rejected content, as StanzaJS writes one).
 pub(crate) fn read_content(
     e: &Element<'_>,
     from: Role,
     sdp_type: SdpType,
+    strict: bool,
 ) -> Result<Content, JingleError> {
     let mut c = Content {
         mid: req_token(e, "content", "name")?.to_string(),
         ..Content::default()
     };
+    if strict {
+        let creator = req_token(e, "content", "creator")?;
+        if !matches!(creator, "initiator" | "responder") {
+            return Err(super::bad("content", "creator", creator));
+        }
+    }
     if let Some(s) = e.attr("senders") {
         let senders = Senders::from_token(s).ok_or_else(|| super::bad("content", "senders", s))?;
         c.direction = senders.to_direction(from);
@@ -428,6 +478,7 @@ pub(crate) fn read_content(
         c.direction = Direction::SendRecv;
     }
     let mut ext_media = None;
+    let mut transport = false;
     for child in e.children() {
         let child = &child;
         if child.is("description", NS_RTP) {
@@ -435,9 +486,28 @@ pub(crate) fn read_content(
         } else if child.is("description", NS_DATACHANNEL) {
             c.media = Some(Media::Application);
         } else if child.is("transport", NS_ICE_UDP) {
+            transport = true;
             xep0176::read(child, &mut c, sdp_type)?;
         } else if child.is("media", NS_SDP) {
             ext_media = Some(*child);
+        }
+    }
+    if strict {
+        if !transport {
+            return Err(JingleError::MissingElement {
+                parent: "content",
+                element: "ICE-UDP <transport/>",
+            });
+        }
+        let missing = |attribute| JingleError::MissingAttribute {
+            element: "transport",
+            attribute,
+        };
+        match (&c.ice.ufrag, &c.ice.pwd) {
+            (Some(_), None) => return Err(missing("pwd")),
+            (None, Some(_)) => return Err(missing("ufrag")),
+            (None, None) if !c.dtls.fingerprints.is_empty() => return Err(missing("ufrag")),
+            _ => {}
         }
     }
     // no (or a non-RTP) description but an XEP-0343 <sctpmap/>: a data channel

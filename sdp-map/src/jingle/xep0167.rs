@@ -119,6 +119,14 @@ fn read_payload_type(p: &Element<'_>, media: &Media) -> Result<Codec, JingleErro
         pt: req_num(p, "payload-type", "id")?,
         ..Codec::default()
     };
+    let named = p.attr("name").is_some_and(|n| !n.is_empty());
+    if !named && static_payload_rate(codec.pt).is_none() {
+        // a dynamic payload type means nothing without its encoding name
+        return Err(JingleError::MissingAttribute {
+            element: "payload-type",
+            attribute: "name",
+        });
+    }
     if let Some(name) = p.attr("name").filter(|n| !n.is_empty()) {
         codec.name = super::req_token(p, "payload-type", "name")?.to_string();
         if codec.name.contains('/') {
