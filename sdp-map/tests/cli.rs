@@ -274,3 +274,25 @@ fn incomplete_descriptions_are_errors() {
         out.stderr
     );
 }
+
+/// Issue 11.6: key-less fmtp items (RED's `111/111`, telephone-event's `0-15`) are written as
+/// `<parameter value=.../>` and read in that form, in StanzaJS's `<parameter name=.../>`
+/// and in Jitsi's `<parameter name='' value=.../>`.
+#[test]
+fn keyless_fmtp_in_every_form() {
+    let offer = vector("chromium-156-audio-offer.sdp");
+    assert!(offer.contains("a=fmtp:63 111/111\r\n"));
+    let xml = ok(&["to-jingle", "--action", "session-initiate", "--sid", "s1"], &offer);
+    assert!(xml.contains("<parameter value='111/111'/>"), "{xml}");
+    for form in [
+        "<parameter value='111/111'/>",
+        "<parameter name='111/111'/>",
+        "<parameter name='' value='111/111'/>",
+    ] {
+        let sdp = ok(
+            &["to-sdp"],
+            &xml.replace("<parameter value='111/111'/>", form),
+        );
+        assert!(sdp.contains("a=fmtp:63 111/111\r\n"), "{form}:\n{sdp}");
+    }
+}

@@ -330,6 +330,20 @@ test('11.5 a rejected m-line (port 0) stays rejected for StanzaJS, which knows n
   }
 });
 
+test('11.6 key-less fmtp (RED 111/111): StanzaJS\'s name form and Conversations\' value form read the same', () => {
+  const v = vectors.find((x) => x.name === 'chromium-156-audio-offer');
+  assert.match(v.sdp, /^a=fmtp:63 111\/111\r$/m);
+  const stanzaXml = stanzaSdpToXml(v.sdp, v);
+  assert.match(stanzaXml, /<parameter name="111\/111"\/>/, 'StanzaJS writes the item as a name');
+  const conversationsXml = stanzaXml.replace('<parameter name="111/111"/>', '<parameter value="111/111"/>');
+  for (const xml of [stanzaXml, conversationsXml]) {
+    const red = parseSdp(sdpMap.jingleToSdp(xml, { type: 'offer' })).media[0].codecs.find((c) => c.pt === 63);
+    assert.deepEqual(red.fmtp, ['111/111']);
+  }
+  // ours: the value form (what Conversations requires)
+  assert.match(sdpMap.sdpToJingle(v.sdp, jingleOptions(v)), /<payload-type id='63' name='red'[^>]*><parameter value='111\/111'\/>/);
+});
+
 // Runs after the per-vector tests (node:test runs top-level tests in order).
 test('every named divergence is still real (needed by at least one vector)', () => {
   const unused = EXCEPTIONS.filter((e) => used.get(e.name).size === 0).map((e) => e.name);
