@@ -282,7 +282,10 @@ fn incomplete_descriptions_are_errors() {
 fn keyless_fmtp_in_every_form() {
     let offer = vector("chromium-156-audio-offer.sdp");
     assert!(offer.contains("a=fmtp:63 111/111\r\n"));
-    let xml = ok(&["to-jingle", "--action", "session-initiate", "--sid", "s1"], &offer);
+    let xml = ok(
+        &["to-jingle", "--action", "session-initiate", "--sid", "s1"],
+        &offer,
+    );
     assert!(xml.contains("<parameter value='111/111'/>"), "{xml}");
     for form in [
         "<parameter value='111/111'/>",
@@ -295,4 +298,52 @@ fn keyless_fmtp_in_every_form() {
         );
         assert!(sdp.contains("a=fmtp:63 111/111\r\n"), "{form}:\n{sdp}");
     }
+}
+
+/// Issue 11.7: `--help` is real usage, for the CLI and each command, with every flag and its
+/// default; usage errors exit with 2, bad input with 1.
+#[test]
+fn help_lists_every_flag_and_default() {
+    let top = ok(&["--help"], "");
+    for needle in ["Usage: sdp-map <COMMAND>", "to-jingle", "to-sdp"] {
+        assert!(top.contains(needle), "no {needle:?} in\n{top}");
+    }
+    let to_jingle = ok(&["to-jingle", "--help"], "");
+    for needle in [
+        "--action <ACTION>",
+        "[default: session-initiate]",
+        "--sid <SID>",
+        "--initiator <JID>",
+        "--responder <JID>",
+        "--from <FROM>",
+        "[default: who sends the action: the responder for session-accept",
+        "--creator <CREATOR>",
+        "[default: initiator]",
+        "--reason <REASON>",
+        "--reason-text <TEXT>",
+    ] {
+        assert!(to_jingle.contains(needle), "no {needle:?} in\n{to_jingle}");
+    }
+    let to_sdp = ok(&["to-sdp", "--help"], "");
+    for needle in ["--type <TYPE>", "[default: offer]", "--from <FROM>"] {
+        assert!(to_sdp.contains(needle), "no {needle:?} in\n{to_sdp}");
+    }
+    assert_eq!(ok(&["help", "to-sdp"], ""), to_sdp);
+    for args in [
+        &[][..],
+        &["to-jingle"][..],
+        &["to-jingle", "--sid"][..],
+        &["to-jingle", "--sid", "s", "--action", "dance"][..],
+        &["to-sdp", "--type", "pranswer"][..],
+        &["translate"][..],
+    ] {
+        let out = sdp_map(args, "");
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("Usage:") || out.stderr.contains("try '--help'"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+    assert_eq!(sdp_map(&["to-sdp"], "<not-xml").code, 1);
 }

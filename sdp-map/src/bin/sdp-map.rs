@@ -1,32 +1,113 @@
 //! `sdp-map` CLI: `to-jingle` (SDP on stdin -> one `<jingle>` element) and
-//! `to-sdp` (Jingle XML on stdin -> SDP with CRLF line ends).
+//! `to-sdp` (Jingle XML on stdin -> SDP with CRLF line ends). `sdp-map --help`
+//! and `sdp-map <command> --help` list every flag with its default.
 //!
-//! ```text
-//! sdp-map to-jingle --action session-initiate --sid SID --initiator JID [--responder JID]
-//!                   [--from initiator|responder] [--creator initiator|responder]
-//!                   [--reason CONDITION [--reason-text TEXT]] < in.sdp
-//! sdp-map to-sdp [--type offer|answer] [--from initiator|responder] < in.xml
-//! ```
-//! Errors: exit code 2 (usage) or 1 (input), one line on stderr.
+//! Exit codes: 0, 1 (the input is malformed; one line on stderr), 2 (usage).
 
 use std::io::{Read, Write};
 use std::process::ExitCode;
 
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use sdp_map::{
     jingle_to_sdp, sdp_to_jingle, Action, Reason, ReasonCondition, Role, SdpType, ToJingle, ToSdp,
 };
 
-const USAGE: &str = "usage: sdp-map to-jingle --action ACTION --sid SID [--initiator JID] [--responder JID] [--from initiator|responder] [--creator initiator|responder] [--reason COND] [--reason-text TEXT] < in.sdp | sdp-map to-sdp [--type offer|answer] [--from initiator|responder] < in.xml";
-
 /// Largest input read from stdin (larger input is an error, read no further).
 const MAX_INPUT: u64 = 4 << 20;
 
-fn role(v: &str) -> Result<Role, String> {
-    match v {
-        "initiator" => Ok(Role::Initiator),
-        "responder" => Ok(Role::Responder),
-        _ => Err(format!("invalid role '{v}' (initiator|responder)")),
+/// SDP <-> Jingle (XEP-0166/0167/0176/0320/0338/0339/0293/0294/0343) translation.
+///
+/// Reads stdin, writes stdout; a malformed input is one line on stderr and exit code 1.
+#[derive(Parser, Debug)]
+#[command(name = "sdp-map", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// SDP on stdin -> one <jingle xmlns='urn:xmpp:jingle:1'> element on stdout.
+    ToJingle(ToJingleArgs),
+    /// Jingle XML on stdin (a <jingle> element, or an <iq> holding one) -> SDP on stdout.
+    ///
+    /// Only actions that carry a session description (session-initiate, session-accept,
+    /// content-add, content-accept, description-info) have an SDP.
+    ToSdp(ToSdpArgs),
+}
+
+#[derive(Args, Debug)]
+struct ToJingleArgs {
+    /// The Jingle action.
+    #[arg(long, default_value = "session-initiate", value_parser = action_parser())]
+    action: Action,
+    /// Session id (an XML name token).
+    #[arg(long, value_name = "SID")]
+    sid: String,
+    /// Full JID of the initiator (recommended for session-initiate).
+    #[arg(long, value_name = "JID")]
+    initiator: Option<String>,
+    /// Full JID of the responder (recommended for session-accept).
+    #[arg(long, value_name = "JID")]
+    responder: Option<String>,
+    /// Who wrote the SDP (decides `senders`) [default: who sends the action: the
+    /// responder for session-accept and transport-accept, the creator for content-add, the
+    /// other party for content-accept and content-reject, else the initiator]
+    #[arg(long, value_enum)]
+    from: Option<RoleArg>,
+    /// `creator` of the contents.
+    #[arg(long, value_enum, default_value_t = RoleArg::Initiator)]
+    creator: RoleArg,
+    /// A <reason> condition (e.g. for session-terminate) [default: none]
+    #[arg(long, value_parser = reason_parser())]
+    reason: Option<ReasonCondition>,
+    /// The reason's <text> [default: none]
+    #[arg(long, value_name = "TEXT", requires = "reason")]
+    reason_text: Option<String>,
+}
+
+#[derive(Args, Debug)]
+struct ToSdpArgs {
+    /// Whether the SDP is an offer or an answer (decides `a=setup` when a fingerprint has
+    /// no `setup`: actpass in offers, active in answers).
+    #[arg(long = "type", value_name = "TYPE", value_enum, default_value_t = TypeArg::Offer)]
+    sdp_type: TypeArg,
+    /// Who wrote the Jingle (decides the SDP directions) [default: who sends the action,
+    /// as for to-jingle]
+    #[arg(long, value_enum)]
+    from: Option<RoleArg>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum RoleArg {
+    Initiator,
+    Responder,
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Role {
+        match r {
+            RoleArg::Initiator => Role::Initiator,
+            RoleArg::Responder => Role::Responder,
+        }
     }
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum TypeArg {
+    Offer,
+    Answer,
+}
+
+fn action_parser() -> impl TypedValueParser<Value = Action> {
+    PossibleValuesParser::new(Action::ALL.iter().map(|a| a.as_str()))
+        .try_map(|s| Action::from_token(&s).ok_or("unknown action"))
+}
+
+fn reason_parser() -> impl TypedValueParser<Value = ReasonCondition> {
+    PossibleValuesParser::new(ReasonCondition::ALL.iter().map(|r| r.as_str()))
+        .try_map(|s| ReasonCondition::from_token(&s).ok_or("unknown reason"))
 }
 
 fn read_stdin() -> Result<String, String> {
@@ -41,90 +122,41 @@ fn read_stdin() -> Result<String, String> {
     String::from_utf8(buf).map_err(|e| format!("input is not UTF-8: {e}"))
 }
 
-enum Failure {
-    Usage(String),
-    Input(String),
-}
-
-fn run(args: &[String]) -> Result<String, Failure> {
-    let usage = |m: String| Failure::Usage(m);
-    let (cmd, rest) = args
-        .split_first()
-        .ok_or_else(|| usage("missing command".into()))?;
-    let mut pairs = Vec::new();
-    let mut it = rest.iter();
-    while let Some(flag) = it.next() {
-        let value = it
-            .next()
-            .ok_or_else(|| usage(format!("{flag} needs a value")))?;
-        pairs.push((flag.as_str(), value.as_str()));
-    }
-    match cmd.as_str() {
-        "to-jingle" => {
-            let mut o = ToJingle::default();
-            let mut reason_text = None;
-            for (k, v) in pairs {
-                match k {
-                    "--action" => {
-                        o.action = Action::from_token(v)
-                            .ok_or_else(|| usage(format!("unknown action '{v}'")))?
-                    }
-                    "--sid" => o.sid = v.to_string(),
-                    "--initiator" => o.initiator = Some(v.to_string()),
-                    "--responder" => o.responder = Some(v.to_string()),
-                    "--from" => o.sdp_from = Some(role(v).map_err(usage)?),
-                    "--creator" => o.creator = role(v).map_err(usage)?,
-                    "--reason" => {
-                        let condition = ReasonCondition::from_token(v)
-                            .ok_or_else(|| usage(format!("unknown reason '{v}'")))?;
-                        o.reason = Some(Reason {
-                            condition,
-                            text: None,
-                        })
-                    }
-                    "--reason-text" => reason_text = Some(v.to_string()),
-                    _ => return Err(usage(format!("unknown option {k}"))),
-                }
-            }
-            if o.sid.is_empty() {
-                return Err(usage("--sid is required".into()));
-            }
-            if let (Some(r), Some(t)) = (o.reason.as_mut(), reason_text) {
-                r.text = Some(t);
-            }
-            let input = read_stdin().map_err(Failure::Input)?;
-            sdp_to_jingle(&input, &o).map_err(|e| Failure::Input(e.to_string()))
+fn run(command: Command) -> Result<String, String> {
+    let input = read_stdin()?;
+    match command {
+        Command::ToJingle(a) => {
+            let opts = ToJingle {
+                action: a.action,
+                sid: a.sid,
+                initiator: a.initiator,
+                responder: a.responder,
+                sdp_from: a.from.map(Role::from),
+                creator: a.creator.into(),
+                reason: a.reason.map(|condition| Reason {
+                    condition,
+                    text: a.reason_text,
+                }),
+            };
+            sdp_to_jingle(&input, &opts).map_err(|e| e.to_string())
         }
-        "to-sdp" => {
-            let mut o = ToSdp::default();
-            for (k, v) in pairs {
-                match k {
-                    "--type" => {
-                        o.sdp_type = match v {
-                            "offer" => SdpType::Offer,
-                            "answer" => SdpType::Answer,
-                            _ => return Err(usage(format!("invalid type '{v}' (offer|answer)"))),
-                        }
-                    }
-                    "--from" => o.from = Some(role(v).map_err(usage)?),
-                    _ => return Err(usage(format!("unknown option {k}"))),
-                }
-            }
-            let input = read_stdin().map_err(Failure::Input)?;
-            jingle_to_sdp(&input, &o).map_err(|e| Failure::Input(e.to_string()))
+        Command::ToSdp(a) => {
+            let opts = ToSdp {
+                sdp_type: match a.sdp_type {
+                    TypeArg::Offer => SdpType::Offer,
+                    TypeArg::Answer => SdpType::Answer,
+                },
+                from: a.from.map(Role::from),
+            };
+            jingle_to_sdp(&input, &opts).map_err(|e| e.to_string())
         }
-        "-h" | "--help" | "help" => Ok(format!("{USAGE}\n")),
-        other => Err(usage(format!("unknown command '{other}'"))),
     }
-}
-
-fn one_line(s: &str) -> String {
-    s.replace(['\r', '\n'], " ")
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match run(&args) {
+    // usage errors exit with 2, --help and --version with 0 (clap's convention)
+    let cli = Cli::parse();
+    match run(cli.command) {
         Ok(out) => {
             let mut stdout = std::io::stdout().lock();
             let _ = stdout.write_all(out.as_bytes());
@@ -133,12 +165,8 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Err(Failure::Usage(m)) => {
-            eprintln!("sdp-map: {}; {USAGE}", one_line(&m));
-            ExitCode::from(2)
-        }
-        Err(Failure::Input(m)) => {
-            eprintln!("sdp-map: {}", one_line(&m));
+        Err(m) => {
+            eprintln!("sdp-map: {}", m.replace(['\r', '\n'], " "));
             ExitCode::from(1)
         }
     }
