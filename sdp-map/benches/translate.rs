@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use sdp_map::{jingle_to_sdp, sdp_to_jingle, Action, Role, SdpType, ToJingle, ToSdp};
+use sdp_map::{jingle_to_sdp, sdp_to_jingle, Action, Jingle, Role, SdpType, ToSdp};
 
 fn files() -> Vec<(String, String)> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
@@ -33,23 +33,22 @@ fn files() -> Vec<(String, String)> {
 
 /// Options as web/test/lib/vectors.js gives them to the JS translators: the offerer is the
 /// initiator; an answer is a `session-accept` written by the responder.
-fn options(answer: bool) -> (ToJingle, ToSdp) {
+fn options(answer: bool) -> (Jingle, ToSdp) {
     let role = if answer {
         Role::Responder
     } else {
         Role::Initiator
     };
-    let to_jingle = ToJingle {
-        action: if answer {
-            Action::SessionAccept
-        } else {
-            Action::SessionInitiate
-        },
-        sid: "vector-sid".into(),
+    let action = if answer {
+        Action::SessionAccept
+    } else {
+        Action::SessionInitiate
+    };
+    let envelope = Jingle {
         initiator: Some("romeo@example.net/orchard".into()),
         responder: Some("juliet@example.com/balcony".into()),
         sdp_from: Some(role),
-        ..ToJingle::default()
+        ..Jingle::new(action, "vector-sid")
     };
     let to_sdp = ToSdp {
         sdp_type: if answer {
@@ -59,17 +58,17 @@ fn options(answer: bool) -> (ToJingle, ToSdp) {
         },
         from: Some(role),
     };
-    (to_jingle, to_sdp)
+    (envelope, to_sdp)
 }
 
 fn bench(c: &mut Criterion) {
     for (name, sdp) in files() {
         let (opts, to) = options(name.ends_with("answer"));
-        let Ok(xml) = sdp_to_jingle(&sdp, &opts) else {
+        let Ok(xml) = sdp_to_jingle(&sdp, opts.clone()) else {
             continue;
         };
         c.bench_function(&format!("sdp_to_jingle/{name}"), |b| {
-            b.iter(|| sdp_to_jingle(std::hint::black_box(&sdp), &opts))
+            b.iter(|| sdp_to_jingle(std::hint::black_box(&sdp), opts.clone()))
         });
         c.bench_function(&format!("jingle_to_sdp/{name}"), |b| {
             b.iter(|| jingle_to_sdp(std::hint::black_box(&xml), &to))

@@ -4,17 +4,27 @@
 //! to `wasm32-unknown-unknown`, by the browser client.
 //!
 //! ```text
-//!   SDP text --Session::parse_sdp--> Session --Session::to_jingle_xml--> <jingle/> text
-//!   <jingle/> text --Session::from_jingle_xml--> Session --Session::to_sdp--> SDP text
+//!   SDP text --Jingle::with_sdp--> Jingle { action, sid, .., session } --Jingle::to_xml--> <jingle/> text
+//!   <jingle/> text --Jingle::parse--> Jingle --Jingle::to_sdp--> SDP text
 //! ```
 //!
-//! The XML layer ([`jingle::xml`]) reads text into a small borrowed tree and
-//! writes text directly; `Session::to_jingle`/`from_jingle` (native builds)
-//! are thin `minidom::Element` adapters over the text form for the component.
+//! # Who owns the `<jingle>` element
+//! This crate does, natively and in wasm: [`Jingle`] is the one model of the XEP-0166
+//! element (the envelope attributes `action`/`sid`/`initiator`/`responder`, `<reason>`, the
+//! contents, the BUNDLE group, and the child elements it does not model as
+//! [`Extension`]s, such as XEP-0298 `<conference-info>` or a `session-info` `<mute/>`),
+//! and [`Jingle::parse`]/[`Jingle::read`] and [`Jingle::write`] are its one reader and
+//! writer, for every action (`session-info`, `session-terminate` with its reason,
+//! `transport-info`, `content-modify`, ... as well as the session descriptions). The
+//! session state machine and the conference focus use `Jingle` for the wire and never
+//! read or write `<jingle>` themselves. The XML layer ([`jingle::xml`]) reads text into a
+//! small borrowed tree and writes text directly; [`Jingle::to_element`] and
+//! [`Jingle::from_element`] (native builds) are `minidom::Element` adapters over the text
+//! form for XMPP code on `xmpp-parsers`, and they return errors rather than an empty element.
 //!
 //! # String API
-//! - [`sdp_to_jingle`]`(sdp, &ToJingle) -> Result<String, Error>`: one
-//!   `<jingle xmlns='urn:xmpp:jingle:1'>` element.
+//! - [`sdp_to_jingle`]`(sdp, envelope: Jingle) -> Result<String, Error>`: one
+//!   `<jingle xmlns='urn:xmpp:jingle:1'>` element: `envelope` with the SDP as its session.
 //! - [`jingle_to_sdp`]`(xml, &ToSdp) -> Result<String, Error>`: SDP with CRLF
 //!   line ends; `xml` is a `<jingle>` element or an `<iq>` holding one, with a
 //!   session description (`transport-info` and other actions are an error).
@@ -23,7 +33,7 @@
 //!
 //! # Roles and senders
 //! Jingle `senders` is relative to the initiator; SDP direction is relative
-//! to the writer of the SDP. [`ToJingle::sdp_from`] says who wrote the SDP
+//! to the writer of the SDP. [`Jingle::sdp_from`] says who wrote the SDP
 //! (`a=sendonly` from the responder becomes `senders='responder'`);
 //! [`ToSdp::from`] says who wrote the Jingle. Both default to the party that
 //! sends the action ([`Action::default_sender`]): the responder for
@@ -83,7 +93,7 @@ mod simulcast;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
-pub use jingle::{Action, Jingle, JingleError, Reason, ReasonCondition};
+pub use jingle::{Action, Extension, Jingle, JingleError, Reason, ReasonCondition};
 pub use model::*;
 pub use sdp::SdpError;
 
@@ -106,41 +116,7 @@ pub enum Error {
     },
 }
 
-/// Options of [`sdp_to_jingle`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ToJingle {
-    /// The Jingle action.
-    pub action: Action,
-    /// Session id.
-    pub sid: String,
-    /// Initiator JID (`session-initiate` must have one).
-    pub initiator: Option<String>,
-    /// Responder JID.
-    pub responder: Option<String>,
-    /// Who wrote the SDP; `None`: the party that sends `action`
-    /// ([`Action::default_sender`]: the responder for `session-accept`).
-    pub sdp_from: Option<Role>,
-    /// `creator` of the contents.
-    pub creator: Role,
-    /// Optional `<reason>`.
-    pub reason: Option<Reason>,
-}
-
-impl Default for ToJingle {
-    fn default() -> Self {
-        ToJingle {
-            action: Action::SessionInitiate,
-            sid: String::new(),
-            initiator: None,
-            responder: None,
-            sdp_from: None,
-            creator: Role::Initiator,
-            reason: None,
-        }
-    }
-}
-
-/// Options of [`jingle_to_sdp`].
+/// How to read Jingle: options of [`jingle_to_sdp`] and [`Jingle::parse`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ToSdp {
     /// Offer or answer.
@@ -149,92 +125,66 @@ pub struct ToSdp {
     pub from: Option<Role>,
 }
 
-fn write_jingle(session: &Session, opts: &ToJingle) -> String {
-    use jingle::xep0166::{write_jingle, Envelope};
-    let mut w = jingle::Writer::with_capacity(1024 + 1536 * session.contents.len());
-    // the envelope borrows the session: no clone of the model
-    let envelope = Envelope {
-        action: opts.action,
-        sid: &opts.sid,
-        initiator: opts.initiator.as_deref(),
-        responder: opts.responder.as_deref(),
-        creator: opts.creator,
-        reason: opts.reason.as_ref(),
-    };
-    let sdp_from = opts
-        .sdp_from
-        .unwrap_or(opts.action.default_sender(opts.creator));
-    write_jingle(&mut w, &envelope, session, sdp_from);
-    w.finish()
-}
-
-impl Session {
-    /// Serializes a `<jingle xmlns='urn:xmpp:jingle:1'>` element for this session.
-    pub fn to_jingle_xml(&self, opts: &ToJingle) -> String {
-        write_jingle(self, opts)
-    }
-
-    /// Reads the contents of XML text holding a `<jingle>` element (or an `<iq>` holding one).
-    pub fn from_jingle_xml(xml: &str, opts: &ToSdp) -> Result<Session, JingleError> {
-        Ok(Jingle::parse(xml, opts.from, opts.sdp_type)?.session)
-    }
-}
-
-/// `minidom` adapters for the component (native builds only): they go through
-/// the text form, so prefer the string API where the text is at hand.
+/// `minidom` adapters for XMPP code on `xmpp-parsers` (native builds only): they go
+/// through the text form, so prefer the string API where the text is at hand.
 #[cfg(not(target_arch = "wasm32"))]
 mod minidom_adapters {
     use super::*;
 
-    impl Session {
-        /// Builds a `<jingle>` element for this session (via [`Session::to_jingle_xml`]).
-        pub fn to_jingle(&self, opts: &ToJingle) -> minidom::Element {
-            self.to_jingle_xml(opts)
+    impl Jingle {
+        /// The `<jingle>` element (via [`Jingle::to_xml`]); an error if minidom refuses it
+        /// (e.g. a value with a character XML cannot carry), never an empty element.
+        pub fn to_element(&self) -> Result<minidom::Element, JingleError> {
+            self.to_xml()
                 .parse()
-                .unwrap_or_else(|_| minidom::Element::bare("jingle", jingle::NS_JINGLE))
+                .map_err(|e: minidom::Error| JingleError::Minidom(e.to_string()))
         }
 
-        /// Reads the contents of a `<jingle>` element (or an `<iq>` holding one).
-        pub fn from_jingle(e: &minidom::Element, opts: &ToSdp) -> Result<Session, JingleError> {
-            Session::from_jingle_xml(&String::from(e), opts)
+        /// Reads a `<jingle>` element (or an `<iq>` holding one), as [`Jingle::parse`].
+        pub fn from_element(e: &minidom::Element, opts: &ToSdp) -> Result<Jingle, JingleError> {
+            Jingle::parse(&text_of(e)?, opts)
         }
     }
 
-    impl Jingle {
-        /// Builds the `<jingle>` element (via [`Jingle::to_xml`]).
-        pub fn to_element(&self, sdp_from: Role) -> minidom::Element {
-            self.to_xml(sdp_from)
+    impl Extension {
+        /// The extension as a `minidom::Element`.
+        pub fn to_element(&self) -> Result<minidom::Element, JingleError> {
+            self.xml()
                 .parse()
-                .unwrap_or_else(|_| minidom::Element::bare("jingle", jingle::NS_JINGLE))
+                .map_err(|e: minidom::Error| JingleError::Minidom(e.to_string()))
         }
 
-        /// Reads a `<jingle>` element (or an `<iq>` holding one).
-        pub fn from_element(
-            e: &minidom::Element,
-            from: Option<Role>,
-            sdp_type: SdpType,
-        ) -> Result<Jingle, JingleError> {
-            Jingle::parse(&String::from(e), from, sdp_type)
+        /// An extension from a `minidom::Element`, as [`Extension::parse`].
+        pub fn from_element(e: &minidom::Element) -> Result<Extension, JingleError> {
+            Extension::parse(&text_of(e)?)
         }
+    }
+
+    /// `e` as XML text (`String::from(&Element)` would panic where this returns an error).
+    fn text_of(e: &minidom::Element) -> Result<String, JingleError> {
+        let mut xml = Vec::with_capacity(4096);
+        e.write_to(&mut xml)
+            .map_err(|e| JingleError::Minidom(e.to_string()))?;
+        String::from_utf8(xml).map_err(|e| JingleError::Minidom(e.to_string()))
     }
 }
 
-/// Translates SDP text into one serialized `<jingle>` element.
-/// For `session-terminate` the SDP may be empty.
-pub fn sdp_to_jingle(sdp: &str, opts: &ToJingle) -> Result<String, Error> {
-    if opts.sid.is_empty() || opts.sid.contains(char::is_whitespace) {
+fn check_token(name: &'static str, value: &str) -> Result<(), Error> {
+    if value.is_empty() || value.contains(char::is_whitespace) {
         return Err(Error::Option {
-            name: "sid",
-            value: opts.sid.clone(),
+            name,
+            value: value.to_string(),
         });
     }
-    let session = match opts.action.parts() {
-        jingle::xep0166::Parts::Nothing if sdp.trim().is_empty() => Session::default(),
-        // a session description: every live m-line must have what its content requires
-        jingle::xep0166::Parts::Full => Session::parse_sdp_strict(sdp)?,
-        _ => Session::parse_sdp(sdp)?,
-    };
-    Ok(write_jingle(&session, opts))
+    Ok(())
+}
+
+/// Translates SDP text into one serialized `<jingle>` element: `envelope` (action, sid,
+/// JIDs, reason, extensions, ...) with the SDP as its session ([`Jingle::with_sdp`]).
+/// For `session-terminate` and `session-info` the SDP may be empty.
+pub fn sdp_to_jingle(sdp: &str, envelope: Jingle) -> Result<String, Error> {
+    check_token("sid", &envelope.sid)?;
+    Ok(envelope.with_sdp(sdp)?.to_xml())
 }
 
 /// Translates a `<jingle>` element (or an `<iq>` holding one) into SDP text.
@@ -242,11 +192,7 @@ pub fn sdp_to_jingle(sdp: &str, opts: &ToJingle) -> Result<String, Error> {
 /// `session-terminate`, ...) are an error: [`transport_info_to_candidates`] reads
 /// trickled candidates.
 pub fn jingle_to_sdp(xml: &str, opts: &ToSdp) -> Result<String, Error> {
-    let j = Jingle::parse(xml, opts.from, opts.sdp_type)?;
-    if j.action.parts() != jingle::xep0166::Parts::Full {
-        return Err(JingleError::NotADescription(j.action).into());
-    }
-    Ok(j.session.to_sdp())
+    Ok(Jingle::parse(xml, opts)?.to_sdp()?)
 }
 
 /// One trickled candidate read from a `transport-info`.
@@ -263,24 +209,20 @@ pub struct TrickleCandidate {
 }
 
 /// Builds a `transport-info` carrying one candidate (`candidate:...` or
-/// `a=candidate:...`; empty for end-of-candidates) for content `mid`.
-/// `opts.action` is ignored.
+/// `a=candidate:...`; empty for end-of-candidates) for content `mid`: `envelope` (sid,
+/// JIDs, creator) with that action and session.
 pub fn candidate_to_transport_info(
     candidate: &str,
     mid: &str,
     ufrag: Option<&str>,
-    opts: &ToJingle,
+    envelope: Jingle,
 ) -> Result<String, Error> {
+    check_token("sid", &envelope.sid)?;
+    check_token("mid", mid)?;
     let mut content = Content {
         mid: mid.to_string(),
         ..Content::default()
     };
-    if mid.is_empty() || mid.contains(char::is_whitespace) {
-        return Err(Error::Option {
-            name: "mid",
-            value: mid.to_string(),
-        });
-    }
     content.ice.ufrag = ufrag.map(str::to_string);
     if candidate.trim().is_empty() {
         content.ice.end_of_candidates = true;
@@ -294,17 +236,18 @@ pub fn candidate_to_transport_info(
         contents: vec![content],
         ..Session::default()
     };
-    let opts = ToJingle {
+    Ok(Jingle {
         action: Action::TransportInfo,
-        ..opts.clone()
-    };
-    Ok(write_jingle(&session, &opts))
+        session,
+        ..envelope
+    }
+    .to_xml())
 }
 
 /// Reads the candidates of a `transport-info` (one entry per candidate, plus
 /// one with an empty `candidate` per `<gathering-complete/>`).
 pub fn transport_info_to_candidates(xml: &str) -> Result<Vec<TrickleCandidate>, Error> {
-    let session = Session::from_jingle_xml(xml, &ToSdp::default())?;
+    let session = Jingle::parse(xml, &ToSdp::default())?.session;
     let mut out = Vec::new();
     for c in session.contents {
         for cand in &c.ice.candidates {

@@ -1,6 +1,6 @@
 //! Table-driven unit tests for the interop quirks (DESIGN.md §3).
 
-use crate::jingle::{Action, ReasonCondition};
+use crate::jingle::{Action, Document, ReasonCondition};
 use crate::*;
 
 const HEAD: &str = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n";
@@ -9,21 +9,34 @@ fn sdp(body: &str) -> Session {
     Session::parse_sdp(&format!("{HEAD}{body}")).expect("valid SDP")
 }
 
+/// A session-initiate carrying `session`.
+fn initiate(session: &Session) -> Jingle {
+    Jingle {
+        session: session.clone(),
+        ..Jingle::new(Action::SessionInitiate, "s")
+    }
+}
+
+/// Reads XML with the default options.
+fn parse(xml: &str) -> Result<Jingle, JingleError> {
+    Jingle::parse(xml, &ToSdp::default())
+}
+
 fn via_jingle(s: &Session, from: Role) -> (String, Session) {
-    let opts = ToJingle {
-        sid: "s".into(),
+    let xml = Jingle {
         sdp_from: Some(from),
-        ..ToJingle::default()
-    };
-    let xml = s.to_jingle_xml(&opts);
-    let back = Session::from_jingle_xml(
+        ..initiate(s)
+    }
+    .to_xml();
+    let back = Jingle::parse(
         &xml,
         &ToSdp {
             sdp_type: SdpType::Offer,
             from: Some(from),
         },
     )
-    .expect("jingle");
+    .expect("jingle")
+    .session;
     (xml, back)
 }
 
@@ -152,8 +165,8 @@ fn candidates_mdns_and_without_network_generation() {
     ] {
         let c = sdp::parse_candidate(line, 1).expect("candidate");
         assert_eq!(sdp::write_candidate(&c), line);
-        let opts = ToJingle { sid: "s".into(), ..ToJingle::default() };
-        let xml = candidate_to_transport_info(line, "0", Some("u"), &opts).expect("ti");
+        let envelope = Jingle::new(Action::TransportInfo, "s");
+        let xml = candidate_to_transport_info(line, "0", Some("u"), envelope).expect("ti");
         assert!(xml.contains("action='transport-info'"));
         assert!(xml.contains(&format!("ip='{}'", c.ip)));
         let back = transport_info_to_candidates(&xml).expect("read");
@@ -161,11 +174,8 @@ fn candidates_mdns_and_without_network_generation() {
         assert_eq!(back[0].candidate, line);
         assert_eq!(back[0].mid, "0");
     }
-    let opts = ToJingle {
-        sid: "s".into(),
-        ..ToJingle::default()
-    };
-    let xml = candidate_to_transport_info("", "0", None, &opts).expect("eoc");
+    let envelope = Jingle::new(Action::TransportInfo, "s");
+    let xml = candidate_to_transport_info("", "0", None, envelope).expect("eoc");
     assert!(xml.contains("gathering-complete"));
     assert!(transport_info_to_candidates(&xml).expect("read")[0].end_of_candidates);
 }
@@ -225,19 +235,16 @@ fn senders_relative_to_initiator() {
 fn session_terminate_reasons() {
     for &cond in ReasonCondition::ALL {
         for text in [None, Some("bye now")] {
-            let opts = ToJingle {
-                action: Action::SessionTerminate,
-                sid: "s".into(),
+            let envelope = Jingle {
                 reason: Some(Reason {
                     condition: cond,
                     text: text.map(str::to_string),
                 }),
-                ..ToJingle::default()
+                ..Jingle::new(Action::SessionTerminate, "s")
             };
-            let xml = sdp_to_jingle("", &opts).expect("terminate");
-            let j = Jingle::parse(&xml, None, SdpType::Offer).expect("read");
-            assert_eq!(j.action, Action::SessionTerminate);
-            assert_eq!(j.reason, opts.reason, "{xml}");
+            let xml = sdp_to_jingle("", envelope.clone()).expect("terminate");
+            let j = parse(&xml).expect("read");
+            assert_eq!(j, envelope, "{xml}");
         }
     }
 }
@@ -246,13 +253,19 @@ fn session_terminate_reasons() {
 fn actions_carry_the_right_parts() {
     let s = sdp("m=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\na=ice-ufrag:u\r\na=ice-pwd:p\r\na=fingerprint:sha-256 AA\r\na=setup:active\r\na=candidate:1 1 udp 1 1.2.3.4 5 typ host\r\n");
     for &action in Action::ALL {
-        let opts = ToJingle {
+        let xml = Jingle {
             action,
-            sid: "s".into(),
-            ..ToJingle::default()
-        };
-        let xml = s.to_jingle_xml(&opts);
-        let j = Jingle::parse(&xml, None, SdpType::Answer).expect("read");
+            ..initiate(&s)
+        }
+        .to_xml();
+        let j = Jingle::parse(
+            &xml,
+            &ToSdp {
+                sdp_type: SdpType::Answer,
+                from: None,
+            },
+        )
+        .expect("read");
         assert_eq!(j.action, action);
         let has_desc = xml.contains("<description");
         let has_cand = xml.contains("<candidate");
@@ -320,16 +333,13 @@ fn jingle_errors_name_the_element() {
 #[test]
 fn minidom_adapters_agree_with_the_string_api() {
     let s = sdp("m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=rtpmap:111 opus/48000/2\r\na=fmtp:111 minptime=10;useinbandfec=1\r\na=ice-ufrag:u\r\na=ice-pwd:p\r\na=fingerprint:sha-256 AA\r\na=setup:actpass\r\na=ssrc:1 cname:a&b<c>'\"\r\n");
-    let opts = ToJingle {
-        sid: "s".into(),
-        ..ToJingle::default()
-    };
-    let el = s.to_jingle(&opts);
+    let j = initiate(&s);
+    let el = j.to_element().expect("minidom takes it");
     assert_eq!(el.attr("sid"), Some("s"));
-    let back = Session::from_jingle(&el, &ToSdp::default()).expect("adapter");
-    let direct = Session::from_jingle_xml(&s.to_jingle_xml(&opts), &ToSdp::default()).expect("xml");
+    let back = Jingle::from_element(&el, &ToSdp::default()).expect("adapter");
+    let direct = parse(&j.to_xml()).expect("xml");
     assert_eq!(back, direct);
-    assert_eq!(back.contents[0].sources, s.contents[0].sources);
+    assert_eq!(back.session.contents[0].sources, s.contents[0].sources);
 }
 
 /// Interop fixes found by the StanzaJS and XEP example tests (web/test).
@@ -475,19 +485,18 @@ fn sdp_writer_defaults_by_action() {
         (Action::ContentAccept, Role::Initiator, "responder"),
         (Action::ContentAccept, Role::Responder, "initiator"),
     ] {
-        let opts = ToJingle {
+        let xml = Jingle {
             action,
-            sid: "s".into(),
             creator,
-            ..ToJingle::default()
-        };
-        let xml = s.to_jingle_xml(&opts);
+            ..initiate(&s)
+        }
+        .to_xml();
         assert!(
             xml.contains(&format!("senders='{senders}'")),
             "{action:?} by {creator:?}: {xml}"
         );
         // and read back with the same default, the direction is the SDP's
-        let back = Session::from_jingle_xml(&xml, &ToSdp::default()).expect("read");
+        let back = parse(&xml).expect("read").session;
         assert_eq!(back.contents[0].direction, Direction::SendOnly, "{xml}");
     }
 }
@@ -552,21 +561,14 @@ fn simulcast_as_named_elements() {
         format!("<media xmlns='{ns}'><attribute>rid:h send</attribute><attribute>rid:m send max-width=640;max-height=360</attribute><attribute>rid:l send pt=96;max-width=320</attribute><attribute>simulcast:send h;m;l</attribute></media>"),
     ];
     for media in old {
-        let c = &Jingle::parse(&jingle(&media), None, SdpType::Offer)
-            .expect(&media)
-            .session
-            .contents[0];
+        let c = &parse(&jingle(&media)).expect(&media).session.contents[0];
         assert_eq!(c.rids, video.rids, "{media}");
         assert_eq!(c.simulcast, video.simulcast, "{media}");
     }
     // malformed simulcast is an error that names it
-    let e = Jingle::parse(
-        &jingle(&format!("<media xmlns='{ns}' simulcast='up h'/>")),
-        None,
-        SdpType::Offer,
-    )
-    .expect_err("bad simulcast")
-    .to_string();
+    let e = parse(&jingle(&format!("<media xmlns='{ns}' simulcast='up h'/>")))
+        .expect_err("bad simulcast")
+        .to_string();
     assert!(e.contains("simulcast"), "{e}");
 }
 
@@ -576,11 +578,8 @@ fn simulcast_as_named_elements() {
 fn session_descriptions_lack_nothing_required() {
     const LIVE: &str = "m=audio 9 UDP/TLS/RTP/SAVPF 111 0\r\na=mid:a\r\na=rtpmap:111 opus/48000/2\r\na=ice-ufrag:u\r\na=ice-pwd:p\r\na=fingerprint:sha-256 AA\r\na=setup:actpass\r\n";
     let full = format!("{HEAD}{LIVE}");
-    let opts = ToJingle {
-        sid: "s".into(),
-        ..ToJingle::default()
-    };
-    sdp_to_jingle(&full, &opts).expect("complete");
+    let envelope = || Jingle::new(Action::SessionInitiate, "s");
+    sdp_to_jingle(&full, envelope()).expect("complete");
     for (what, text, needle) in [
         ("no m= line", HEAD.to_string(), "no m= line"),
         (
@@ -602,7 +601,7 @@ fn session_descriptions_lack_nothing_required() {
             "line 12: m-line 2 (mid 'v') has no a=ice-pwd",
         ),
     ] {
-        let e = sdp_to_jingle(&text, &opts).expect_err(what).to_string();
+        let e = sdp_to_jingle(&text, envelope()).expect_err(what).to_string();
         assert!(e.contains(needle), "{what}: {e}");
         // the model parser itself stays lenient (trickle, fragments)
         let _ = Session::parse_sdp(&text);
@@ -612,13 +611,10 @@ fn session_descriptions_lack_nothing_required() {
         "{full}m=video 0 UDP/TLS/RTP/SAVPF 96\r\na=mid:v\r\na=rtpmap:96 VP8/90000\r\n\
          m=video 0 UDP/TLS/RTP/SAVPF 96\r\na=mid:w\r\na=bundle-only\r\na=rtpmap:96 VP8/90000\r\n"
     );
-    sdp_to_jingle(&extra, &opts).expect("rejected and bundle-only m-lines");
+    sdp_to_jingle(&extra, envelope()).expect("rejected and bundle-only m-lines");
     // transport-info and the like carry no description: nothing to check
-    let ti = ToJingle {
-        action: Action::TransportInfo,
-        ..opts.clone()
-    };
-    sdp_to_jingle(&full.replace("a=ice-pwd:p\r\n", ""), &ti).expect("transport-info");
+    let ti = Jingle::new(Action::TransportInfo, "s");
+    sdp_to_jingle(&full.replace("a=ice-pwd:p\r\n", ""), ti).expect("transport-info");
 
     // The Jingle side: session-initiate and session-accept.
     const DESC: &str = "<description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'><payload-type id='111' name='opus' clockrate='48000' channels='2'/></description>";
@@ -717,4 +713,143 @@ fn session_descriptions_lack_nothing_required() {
         &content("name='a'", &transport("ufrag='u'", "<candidate component='1' foundation='1' ip='1.2.3.4' port='5' priority='1' protocol='udp' type='host'/>")),
     );
     assert_eq!(transport_info_to_candidates(&ti).expect("trickle").len(), 1);
+}
+
+const NS_COIN: &str = "urn:xmpp:coin:1";
+const NS_RTP_INFO: &str = "urn:xmpp:jingle:apps:rtp:info:1";
+
+/// One model, one reader and one writer of `<jingle>` for every action, including those
+/// without a description; what it does not model is kept as extensions, in order.
+#[test]
+fn one_envelope_for_every_action() {
+    let cases = [
+        // XEP-0167 session-info: the payload is an extension
+        format!("<jingle xmlns='urn:xmpp:jingle:1' action='session-info' sid='s1'><mute xmlns='{NS_RTP_INFO}' creator='initiator' name='0'/></jingle>"),
+        format!("<jingle xmlns='urn:xmpp:jingle:1' action='session-info' sid='s1' initiator='a@x/1'><ringing xmlns='{NS_RTP_INFO}'/></jingle>"),
+        "<jingle xmlns='urn:xmpp:jingle:1' action='session-terminate' sid='s1'><reason><busy/><text>on the phone</text></reason></jingle>".to_string(),
+        "<jingle xmlns='urn:xmpp:jingle:1' action='content-modify' sid='s1'><content creator='initiator' name='1' senders='initiator'/></jingle>".to_string(),
+        "<jingle xmlns='urn:xmpp:jingle:1' action='content-remove' sid='s1'><content creator='responder' name='2'/><reason><success/></reason></jingle>".to_string(),
+        "<jingle xmlns='urn:xmpp:jingle:1' action='transport-info' sid='s1'><content creator='initiator' name='0'><transport xmlns='urn:xmpp:jingle:transports:ice-udp:1' ufrag='u' pwd='p'><candidate component='1' foundation='1' generation='0' id='c1' ip='10.0.0.1' network='0' port='5000' priority='1' protocol='udp' type='host'/></transport></content></jingle>".to_string(),
+        // XEP-0298/0521: the focus's session-accept, conference-info after the contents
+        format!("<jingle xmlns='urn:xmpp:jingle:1' action='session-accept' sid='s1' responder='room@focus.x'><content creator='initiator' name='0' senders='initiator'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'><payload-type id='111' name='opus' clockrate='48000' channels='2'/></description><transport xmlns='urn:xmpp:jingle:transports:ice-udp:1' ufrag='u' pwd='p'><fingerprint xmlns='urn:xmpp:jingle:apps:dtls:0' hash='sha-256' setup='passive'>AA</fingerprint></transport></content><conference-info xmlns='{NS_COIN}' isfocus='true'><users><user entity='xmpp:juliet@example.net'/></users></conference-info></jingle>"),
+    ];
+    for xml in &cases {
+        let j = parse(xml).unwrap_or_else(|e| panic!("{xml}: {e}"));
+        // written back: the same element, and read again: the same model
+        assert_eq!(j.to_xml(), *xml);
+        assert_eq!(parse(&j.to_xml()).expect("again"), j);
+    }
+    let mute = parse(&cases[0]).expect("mute");
+    assert_eq!(mute.action, Action::SessionInfo);
+    assert!(mute.extensions[0].is("mute", NS_RTP_INFO));
+    assert!(mute.session.contents.is_empty());
+    let bye = parse(&cases[2]).expect("terminate");
+    let reason = bye.reason.expect("reason");
+    assert_eq!(
+        (reason.condition, reason.text.as_deref()),
+        (ReasonCondition::Busy, Some("on the phone"))
+    );
+    let modify = parse(&cases[3]).expect("content-modify");
+    assert_eq!(
+        modify.senders(&modify.session.contents[0]),
+        Senders::Initiator
+    );
+    let remove = parse(&cases[4]).expect("content-remove");
+    assert_eq!(remove.creator, Role::Responder);
+    let ti = parse(&cases[5]).expect("transport-info");
+    assert_eq!(
+        ti.session.contents[0].ice.candidates[0].id.as_deref(),
+        Some("c1")
+    );
+    let accept = parse(&cases[6]).expect("session-accept");
+    let coin = &accept.extensions[0];
+    assert!(coin.is("conference-info", NS_COIN));
+    let again = Document::parse(coin.xml()).expect("extension alone");
+    let user = again
+        .root()
+        .children()
+        .next()
+        .expect("users")
+        .children()
+        .next()
+        .expect("user");
+    assert_eq!(user.attr("entity"), Some("xmpp:juliet@example.net"));
+    // jingle_to_sdp reads it too, and the SDP is the responder's
+    let sdp = jingle_to_sdp(&cases[6], &ToSdp::default()).expect("sdp");
+    assert!(sdp.contains("a=recvonly\r\n"), "{sdp}");
+    // actions without a description have no SDP
+    assert!(matches!(
+        bye_sdp(&cases[2]),
+        Err(JingleError::NotADescription(_))
+    ));
+}
+
+fn bye_sdp(xml: &str) -> Result<String, JingleError> {
+    parse(xml)?.to_sdp()
+}
+
+/// The focus builds extensions from text and finds them by name; namespaces inherited in
+/// the stanza are written out on them.
+#[test]
+fn extensions_built_read_and_kept_in_order() {
+    let s = sdp("m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=rtpmap:111 opus/48000/2\r\na=ice-ufrag:u\r\na=ice-pwd:p\r\na=fingerprint:sha-256 AA\r\na=setup:passive\r\na=recvonly\r\n");
+    let coin = Extension::parse(&format!(
+        "<conference-info xmlns='{NS_COIN}' isfocus='true'><users><user entity='xmpp:romeo@example.net'/></users></conference-info>"
+    ))
+    .expect("extension");
+    let other = Extension::parse("<x xmlns='urn:example:x' a='1'>text &amp; more</x>").expect("x");
+    let j = Jingle {
+        responder: Some("room@focus.example.net".into()),
+        extensions: vec![coin.clone(), other.clone()],
+        ..Jingle::new(Action::SessionAccept, "s1")
+    }
+    .with_sdp(&s.to_sdp())
+    .expect("answer");
+    let xml = j.to_xml();
+    assert!(
+        xml.ends_with(&format!("</content>{}{}</jingle>", coin.xml(), other.xml())),
+        "{xml}"
+    );
+    let back = parse(&xml).expect("read");
+    assert_eq!(back.extensions, [coin, other]);
+    assert_eq!(back.session.contents[0].direction, Direction::RecvOnly);
+    // inside an <iq>, with the namespace declared by a prefix on the iq
+    let iq = format!("<iq xmlns='jabber:client' xmlns:c='{NS_COIN}' type='set'><jingle xmlns='urn:xmpp:jingle:1' action='session-info' sid='s1'><c:conference-info isfocus='true'><c:users/></c:conference-info></jingle></iq>");
+    let ext = &parse(&iq).expect("iq").extensions[0];
+    assert_eq!(
+        ext.xml(),
+        format!("<conference-info xmlns='{NS_COIN}' isfocus='true'><users/></conference-info>")
+    );
+    // what Jingle models is not an extension; malformed text is an error
+    for bad in [
+        "<content xmlns='urn:xmpp:jingle:1' name='0'/>",
+        "<reason xmlns='urn:xmpp:jingle:1'><success/></reason>",
+        "<x xmlns='urn:x'>",
+        "<x xmlns='urn:x'/><y/>",
+    ] {
+        assert!(Extension::parse(bad).is_err(), "{bad}");
+    }
+}
+
+/// The minidom adapters return errors; they never turn one into an empty `<jingle/>`.
+#[test]
+fn minidom_adapters_return_errors() {
+    // a control character cannot be written in XML 1.0: minidom refuses the text
+    let bad = Jingle::new(Action::SessionTerminate, "a\u{1}b");
+    let e = bad.to_element().expect_err("not XML");
+    assert!(matches!(e, JingleError::Minidom(_)), "{e}");
+    let good = Jingle {
+        extensions: vec![
+            Extension::parse("<active xmlns='urn:xmpp:jingle:apps:rtp:info:1'/>").expect("active"),
+        ],
+        ..Jingle::new(Action::SessionInfo, "s1")
+    };
+    let el = good.to_element().expect("element");
+    assert!(el.has_child("active", NS_RTP_INFO));
+    assert_eq!(
+        Jingle::from_element(&el, &ToSdp::default()).expect("back"),
+        good
+    );
+    let not_jingle: minidom::Element = "<query xmlns='jabber:iq:version'/>".parse().expect("el");
+    assert!(Jingle::from_element(&not_jingle, &ToSdp::default()).is_err());
 }

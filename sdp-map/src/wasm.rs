@@ -3,7 +3,7 @@
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::prelude::*;
 
-use crate::{Action, Reason, ReasonCondition, Role, SdpType, ToJingle, ToSdp, TrickleCandidate};
+use crate::{Action, Jingle, Reason, ReasonCondition, Role, SdpType, ToSdp, TrickleCandidate};
 
 fn get(opts: &JsValue, key: &str) -> Option<String> {
     if !opts.is_object() {
@@ -27,31 +27,32 @@ fn role(opts: &JsValue, key: &str) -> Result<Option<Role>, JsValue> {
     }
 }
 
-fn to_jingle_opts(opts: &JsValue) -> Result<ToJingle, JsValue> {
-    let mut o = ToJingle::default();
-    if let Some(a) = get(opts, "action") {
-        o.action = Action::from_token(&a).ok_or_else(|| err(format!("unknown action '{a}'")))?;
-    }
-    o.sid = get(opts, "sid").unwrap_or_default();
-    o.initiator = get(opts, "initiator");
-    o.responder = get(opts, "responder");
-    o.sdp_from = role(opts, "from")?;
-    o.creator = role(opts, "creator")?.unwrap_or(Role::Initiator);
+/// The envelope that the options describe (no session yet).
+fn envelope(opts: &JsValue) -> Result<Jingle, JsValue> {
+    let action = match get(opts, "action") {
+        Some(a) => Action::from_token(&a).ok_or_else(|| err(format!("unknown action '{a}'")))?,
+        None => Action::SessionInitiate,
+    };
+    let mut j = Jingle::new(action, get(opts, "sid").unwrap_or_default());
+    j.initiator = get(opts, "initiator");
+    j.responder = get(opts, "responder");
+    j.sdp_from = role(opts, "from")?;
+    j.creator = role(opts, "creator")?.unwrap_or(Role::Initiator);
     if let Some(r) = get(opts, "reason") {
         let condition =
             ReasonCondition::from_token(&r).ok_or_else(|| err(format!("unknown reason '{r}'")))?;
-        o.reason = Some(Reason {
+        j.reason = Some(Reason {
             condition,
             text: get(opts, "reasonText"),
         });
     }
-    Ok(o)
+    Ok(j)
 }
 
 /// `sdpToJingle(sdp, {action, sid, initiator, responder, from, creator, reason, reasonText})`
 #[wasm_bindgen(js_name = sdpToJingle)]
 pub fn sdp_to_jingle(sdp: &str, options: JsValue) -> Result<String, JsValue> {
-    crate::sdp_to_jingle(sdp, &to_jingle_opts(&options)?).map_err(err)
+    crate::sdp_to_jingle(sdp, envelope(&options)?).map_err(err)
 }
 
 /// `jingleToSdp(xml, {type, from})`
@@ -72,10 +73,10 @@ pub fn jingle_to_sdp(xml: &str, options: JsValue) -> Result<String, JsValue> {
 /// `candidateToTransportInfo(candidate, {sid, initiator, responder, mid, ufrag, creator})`
 #[wasm_bindgen(js_name = candidateToTransportInfo)]
 pub fn candidate_to_transport_info(candidate: &str, options: JsValue) -> Result<String, JsValue> {
-    let o = to_jingle_opts(&options)?;
     let mid = get(&options, "mid").unwrap_or_default();
     let ufrag = get(&options, "ufrag");
-    crate::candidate_to_transport_info(candidate, &mid, ufrag.as_deref(), &o).map_err(err)
+    crate::candidate_to_transport_info(candidate, &mid, ufrag.as_deref(), envelope(&options)?)
+        .map_err(err)
 }
 
 fn trickle_to_js(c: &TrickleCandidate) -> Result<JsValue, JsValue> {

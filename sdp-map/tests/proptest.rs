@@ -452,10 +452,13 @@ proptest! {
     fn jingle_round_trip(s in session(true), responder in any::<bool>()) {
         let s = as_description(s);
         let from = if responder { Role::Responder } else { Role::Initiator };
-        let opts = ToJingle { sid: "s1".into(), sdp_from: Some(from), ..ToJingle::default() };
-        let xml = s.to_jingle_xml(&opts);
-        let back = Session::from_jingle_xml(&xml, &ToSdp { sdp_type: SdpType::Offer, from: Some(from) })
+        let j = Jingle { sdp_from: Some(from), session: s.clone(), ..Jingle::new(Action::SessionInitiate, "s1") };
+        let xml = j.to_xml();
+        let read = Jingle::parse(&xml, &ToSdp { sdp_type: SdpType::Offer, from: Some(from) })
             .map_err(|e| TestCaseError::fail(format!("{e}\n{xml}")))?;
+        // the envelope comes back as it was, and what Jingle carries of the session
+        prop_assert_eq!(&Jingle { session: Session::default(), ..read.clone() }, &Jingle { session: Session::default(), ..j });
+        let back = read.session;
         prop_assert_eq!(back, as_in_jingle(s));
     }
 }

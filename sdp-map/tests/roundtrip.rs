@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use sdp_map::{Action, Direction, Dtls, Ice, Role, SdpType, Session, ToJingle, ToSdp};
+use sdp_map::{Action, Direction, Dtls, Ice, Jingle, Role, SdpType, Session, ToSdp};
 
 fn sdp_files(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -50,19 +50,20 @@ fn check_file(path: &Path) {
     let again = Session::parse_sdp(&m1.to_sdp()).unwrap_or_else(|e| panic!("{name}: {e}"));
     assert_eq!(again, m1, "{name}: SDP round trip");
     for from in [Role::Initiator, Role::Responder] {
-        let opts = ToJingle {
-            action: Action::SessionInitiate,
-            sid: "sid1".into(),
+        let j = Jingle {
             initiator: Some("a@example.org/r".into()),
             sdp_from: Some(from),
-            ..ToJingle::default()
+            session: m1.clone(),
+            ..Jingle::new(Action::SessionInitiate, "sid1")
         };
-        let xml = m1.to_jingle_xml(&opts);
+        let xml = j.to_xml();
         let to_sdp = ToSdp {
             sdp_type: sdp_type_of(path),
             from: Some(from),
         };
-        let m2 = Session::from_jingle_xml(&xml, &to_sdp).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let m2 = Jingle::parse(&xml, &to_sdp)
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .session;
         assert_eq!(
             m2,
             as_in_jingle(m1.clone()),

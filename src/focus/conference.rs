@@ -555,8 +555,10 @@ impl Conference {
             return;
         }
         let parties = Parties::offered(&link.sid, &self.focus, &sub.jid);
-        let el = signalling::session_info(&parties, payloads);
-        self.send_set(sub.jid.clone(), el, Purpose::Notice, out);
+        match signalling::session_info(&parties, payloads) {
+            Ok(el) => self.send_set(sub.jid.clone(), el, Purpose::Notice, out),
+            Err(e) => tracing::error!(error = %e, "cannot write a session-info"),
+        }
     }
 
     /// An action on a link, from its subscriber.
@@ -734,8 +736,10 @@ impl Conference {
         if let (Some(reason), true) = (reason, exists_there) {
             if link.session.send(Action::SessionTerminate).is_ok() {
                 let parties = Parties::offered(&link.sid, &self.focus, &sub);
-                let el = signalling::terminate(&parties, reason, None);
-                self.send_set(sub, el, Purpose::Notice, out);
+                match signalling::terminate(&parties, reason, None) {
+                    Ok(el) => self.send_set(sub, el, Purpose::Notice, out),
+                    Err(e) => tracing::error!(error = %e, "cannot write a session-terminate"),
+                }
             }
         }
     }
@@ -779,8 +783,10 @@ impl Conference {
         self.changes.push(Change::Left(p.jid.clone()));
         if tell == Tell::Everything && p.session.send(Action::SessionTerminate).is_ok() {
             let parties = Parties::published(p.session.sid(), &p.jid, &self.focus);
-            let el = signalling::terminate(&parties, reason, None);
-            self.send_set(p.jid.clone(), el, Purpose::Notice, out);
+            match signalling::terminate(&parties, reason, None) {
+                Ok(el) => self.send_set(p.jid.clone(), el, Purpose::Notice, out),
+                Err(e) => tracing::error!(error = %e, "cannot write a session-terminate"),
+            }
         }
         for other in self.participants.values_mut() {
             other.declined.remove(&id);
@@ -1021,11 +1027,11 @@ impl Conference {
             return;
         };
         let parties = Parties::offered(&link.sid, &self.focus, &sub.jid);
-        let el = signalling::session_info(
-            &parties,
-            vec![Element::bare("dominant-speaker", NS_CONFERENCE)],
-        );
-        self.send_set(sub.jid.clone(), el, Purpose::Notice, out);
+        let speaker = vec![Element::bare("dominant-speaker", NS_CONFERENCE)];
+        match signalling::session_info(&parties, speaker) {
+            Ok(el) => self.send_set(sub.jid.clone(), el, Purpose::Notice, out),
+            Err(e) => tracing::error!(error = %e, "cannot write a session-info"),
+        }
     }
 
     fn on_publish_answer(&mut self, id: ParticipantId, sdp: &str, out: &mut Outbox) {

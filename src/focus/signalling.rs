@@ -7,7 +7,7 @@ use tokio_xmpp::jid::{BareJid, FullJid};
 
 use jingle::xep0298::ConferenceInfo;
 use jingle::JingleCondition;
-use sdp_map::{Action, Jingle, Reason, ReasonCondition, Role, SdpType, Session, ToJingle};
+use sdp_map::{Action, Extension, Jingle, JingleError, Reason, ReasonCondition, SdpType, ToSdp};
 
 use crate::stanza::{stanza_error, DefinedCondition, ErrorType, Iq};
 
@@ -18,8 +18,12 @@ pub const NS_RTP_INFO: &str = "urn:xmpp:jingle:apps:rtp:info:1";
 pub const NS_CONFERENCE: &str = "urn:xmpp:jingle-focus:conference:0";
 
 /// Reads a received `<jingle>` element.
-pub fn read(payload: &Element) -> Result<Jingle, sdp_map::JingleError> {
-    Jingle::from_element(payload, None, SdpType::Offer)
+pub fn read(payload: &Element) -> Result<Jingle, JingleError> {
+    let opts = ToSdp {
+        sdp_type: SdpType::Offer,
+        from: None,
+    };
+    Jingle::from_element(payload, &opts)
 }
 
 /// The SDP of a received session description: an offer for `session-initiate`, an answer
@@ -55,23 +59,21 @@ impl Parties {
         }
     }
 
-    fn options(&self, action: Action, sdp_from: Role, reason: Option<Reason>) -> ToJingle {
-        ToJingle {
-            action,
-            sid: self.sid.clone(),
+    /// The element's envelope: action, sid, initiator and responder (the SDP in it is that
+    /// of the party that sends the action: the focus's answer in a `session-accept`).
+    fn envelope(&self, action: Action) -> Jingle {
+        Jingle {
             initiator: Some(self.initiator.clone()),
             responder: Some(self.responder.clone()),
-            sdp_from: Some(sdp_from),
-            creator: Role::Initiator,
-            reason,
+            ..Jingle::new(action, self.sid.clone())
         }
     }
 }
 
 /// Why an SDP of the bridge could not become a `<jingle>` element.
 #[derive(Debug, thiserror::Error)]
-#[error("the bridge's SDP is not valid: {0}")]
-pub struct BadBridgeSdp(#[from] sdp_map::SdpError);
+#[error("the bridge's SDP cannot be sent: {0}")]
+pub struct BadBridgeSdp(#[from] sdp_map::Error);
 
 /// `session-accept` (the focus answering, `sdp` from the bridge) or `session-initiate` (the
 /// focus offering), with `<conference-info/>`.
@@ -81,50 +83,52 @@ pub fn description(
     sdp: &str,
     info: &ConferenceInfo,
 ) -> Result<Element, BadBridgeSdp> {
-    let mut session = Session::parse_sdp(sdp)?;
-    let sdp_from = match action {
-        Action::SessionAccept => {
-            // The answer to a participant's own session caps what it sends (XEP-0167
-            // <bandwidth/>, b=AS): browsers keep their video, all layers together, under it.
-            for c in &mut session.contents {
-                if c.media == Some(sdp_map::Media::Video) {
-                    c.bandwidths.retain(|b| b.kind != "AS");
-                    c.bandwidths.push(sdp_map::Bandwidth {
-                        kind: "AS".into(),
-                        value: u64::from(super::limits::MAX_VIDEO_KBPS),
-                    });
-                }
+    let mut jingle = parties
+        .envelope(action)
+        .with_sdp(sdp)
+        .map_err(sdp_map::Error::from)?;
+    if action == Action::SessionAccept {
+        // The answer to a participant's own session caps what it sends (XEP-0167
+        // <bandwidth/>, b=AS): browsers keep their video, all layers together, under it.
+        for c in &mut jingle.session.contents {
+            if c.media == Some(sdp_map::Media::Video) {
+                c.bandwidths.retain(|b| b.kind != "AS");
+                c.bandwidths.push(sdp_map::Bandwidth {
+                    kind: "AS".into(),
+                    value: u64::from(super::limits::MAX_VIDEO_KBPS),
+                });
             }
-            Role::Responder
         }
-        _ => Role::Initiator,
-    };
-    let mut el = session.to_jingle(&parties.options(action, sdp_from, None));
-    el.append_child(Element::from(info));
-    Ok(el)
+    }
+    let info = Extension::from_element(&Element::from(info)).map_err(sdp_map::Error::from)?;
+    jingle.extensions.push(info);
+    Ok(jingle.to_element().map_err(sdp_map::Error::from)?)
 }
 
 /// `session-terminate` with a reason.
-pub fn terminate(parties: &Parties, condition: ReasonCondition, text: Option<&str>) -> Element {
+pub fn terminate(
+    parties: &Parties,
+    condition: ReasonCondition,
+    text: Option<&str>,
+) -> Result<Element, JingleError> {
     let reason = Reason {
         condition,
         text: text.map(str::to_string),
     };
-    Session::default().to_jingle(&parties.options(
-        Action::SessionTerminate,
-        Role::Initiator,
-        Some(reason),
-    ))
+    Jingle {
+        reason: Some(reason),
+        ..parties.envelope(Action::SessionTerminate)
+    }
+    .to_element()
 }
 
 /// `session-info` carrying `payloads`.
-pub fn session_info(parties: &Parties, payloads: Vec<Element>) -> Element {
-    let mut el =
-        Session::default().to_jingle(&parties.options(Action::SessionInfo, Role::Initiator, None));
-    for p in payloads {
-        el.append_child(p);
+pub fn session_info(parties: &Parties, payloads: Vec<Element>) -> Result<Element, JingleError> {
+    let mut jingle = parties.envelope(Action::SessionInfo);
+    for p in &payloads {
+        jingle.extensions.push(Extension::from_element(p)?);
     }
-    el
+    jingle.to_element()
 }
 
 /// The children of a received `session-info`, which sdp-map does not model.

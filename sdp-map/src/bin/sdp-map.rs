@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use sdp_map::{
-    jingle_to_sdp, sdp_to_jingle, Action, Reason, ReasonCondition, Role, SdpType, ToJingle, ToSdp,
+    jingle_to_sdp, sdp_to_jingle, Action, Jingle, Reason, ReasonCondition, Role, SdpType, ToSdp,
 };
 
 /// Largest input read from stdin (larger input is an error, read no further).
@@ -126,9 +126,7 @@ fn run(command: Command) -> Result<String, String> {
     let input = read_stdin()?;
     match command {
         Command::ToJingle(a) => {
-            let opts = ToJingle {
-                action: a.action,
-                sid: a.sid,
+            let envelope = Jingle {
                 initiator: a.initiator,
                 responder: a.responder,
                 sdp_from: a.from.map(Role::from),
@@ -137,8 +135,9 @@ fn run(command: Command) -> Result<String, String> {
                     condition,
                     text: a.reason_text,
                 }),
+                ..Jingle::new(a.action, a.sid)
             };
-            sdp_to_jingle(&input, &opts).map_err(|e| e.to_string())
+            sdp_to_jingle(&input, envelope).map_err(|e| e.to_string())
         }
         Command::ToSdp(a) => {
             let opts = ToSdp {

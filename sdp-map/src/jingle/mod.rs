@@ -29,7 +29,7 @@ pub mod xml;
 
 pub use xml::{Document, Element, Writer, XmlError, XmlErrorKind};
 
-pub use xep0166::{Action, Jingle, Reason, ReasonCondition};
+pub use xep0166::{Action, Extension, Jingle, Reason, ReasonCondition};
 
 /// XEP-0166 Jingle.
 pub const NS_JINGLE: &str = "urn:xmpp:jingle:1";
@@ -132,6 +132,15 @@ pub enum JingleError {
     /// credentials (a session with nothing to connect).
     #[error("{} has no {}", .0.as_str(), if *.1 { "<content/> with ICE credentials (<transport ufrag pwd>)" } else { "<content/>" })]
     NoContent(Action, bool),
+    /// [`Extension::parse`] was given an element that [`Jingle`] models.
+    #[error("<{name}> is a part of <jingle> with a field of its own, not an extension")]
+    NotAnExtension {
+        /// Its name.
+        name: String,
+    },
+    /// `minidom` refused the element (native adapters only).
+    #[error("minidom: {0}")]
+    Minidom(String),
     /// The action carries no session description (e.g. `transport-info`).
     #[error("action '{}' carries no session description{}", .0.as_str(), if *.0 == Action::TransportInfo { ": read trickled candidates with transport_info_to_candidates (wasm: transportInfoToCandidates)" } else { "" })]
     NotADescription(Action),

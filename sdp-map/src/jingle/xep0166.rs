@@ -5,6 +5,8 @@ use super::{
     Writer, NS_DATACHANNEL, NS_ICE_UDP, NS_JINGLE, NS_RTP, NS_SDP,
 };
 use crate::model::{Content, Direction, Media, Role, SdpType, Senders, Session};
+use crate::sdp::SdpError;
+use crate::ToSdp;
 
 macro_rules! token_enum {
     ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $var:ident => $tok:literal),+ $(,)? }) => {
@@ -160,53 +162,106 @@ impl Action {
     }
 }
 
-/// A whole `<jingle>` element in typed form.
+/// A `<jingle xmlns='urn:xmpp:jingle:1'>` element: the one model of it in this project, read
+/// and written here only (the session state machine and the focus use it for the wire).
+///
+/// `session` holds what the action carries of the contents (a whole description for
+/// `session-initiate`, names and `senders` for `content-modify`, candidates for
+/// `transport-info`, nothing for `session-info`/`session-terminate`); the directions in
+/// it are those of its writer, [`Jingle::sdp_writer`]. Child elements this crate does not
+/// model (XEP-0298 `<conference-info>`, XEP-0167 `session-info` payloads such as `<mute/>`)
+/// are kept in `extensions`, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Jingle {
     /// `action`
     pub action: Action,
     /// `sid`
     pub sid: String,
-    /// `initiator` JID.
+    /// `initiator` JID (XEP-0166: recommended for `session-initiate` only).
     pub initiator: Option<String>,
-    /// `responder` JID.
+    /// `responder` JID (XEP-0166: recommended for `session-accept` only).
     pub responder: Option<String>,
-    /// `creator` of the contents (`initiator` by default).
-    pub creator: Role,
-    /// `<reason>` (session-terminate and others).
+    /// `<reason>` (`session-terminate` and others).
     pub reason: Option<Reason>,
+    /// `creator` of the contents (`initiator` unless one says `responder`).
+    pub creator: Role,
+    /// Who wrote the session, i.e. from whose side its directions are (XEP-0166 `senders`
+    /// is relative to the initiator). `None`: the party that sends `action`
+    /// ([`Action::default_sender`]).
+    pub sdp_from: Option<Role>,
     /// The contents and groups.
     pub session: Session,
+    /// Child elements of `<jingle>` not modelled here, in order.
+    pub extensions: Vec<Extension>,
 }
 
-/// The parts of a `<jingle>` element around its contents, borrowed from whoever holds them
-/// (a [`Jingle`], or a session with its translation options), so the model is not cloned.
-pub(crate) struct Envelope<'a> {
-    pub action: Action,
-    pub sid: &'a str,
-    pub initiator: Option<&'a str>,
-    pub responder: Option<&'a str>,
-    pub creator: Role,
-    pub reason: Option<&'a Reason>,
+/// A child element of `<jingle>` that [`Jingle`] does not model, as self-contained XML text
+/// (its namespace declared on it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Extension {
+    xml: String,
+    name: String,
+    ns: String,
 }
 
-/// Writes a whole `<jingle>` element: the envelope's attributes, `session`'s contents and
-/// groups as `env.action` carries them, and the reason.
-pub(crate) fn write_jingle(w: &mut Writer, env: &Envelope<'_>, session: &Session, sdp_from: Role) {
-    w.start("jingle", NS_JINGLE);
-    w.attr("action", env.action.as_str());
-    w.attr("sid", env.sid);
-    if let Some(i) = env.initiator {
-        w.attr("initiator", i);
+impl Extension {
+    /// Reads one element from XML text, e.g.
+    /// `<conference-info xmlns='urn:xmpp:coin:1' isfocus='true'/>`. Elements that
+    /// [`Jingle`] models (`<content>`, `<reason>`, BUNDLE `<group>`) are refused.
+    pub fn parse(xml: &str) -> Result<Extension, JingleError> {
+        let doc = super::parse_xml(xml)?;
+        let root = doc.root();
+        if is_modelled(&root) {
+            return Err(JingleError::NotAnExtension {
+                name: root.name().chars().take(64).collect(),
+            });
+        }
+        Extension::read(&root)
     }
-    if let Some(r) = env.responder {
-        w.attr("responder", r);
+
+    /// An element of a parsed document.
+    pub fn read(e: &Element<'_>) -> Result<Extension, JingleError> {
+        let xml = e.to_xml();
+        // XML 1.0 has no way to write these; a peer's text must not smuggle them through
+        if xml
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+        {
+            return Err(JingleError::BadText {
+                element: "extension",
+            });
+        }
+        Ok(Extension {
+            xml,
+            name: e.name().to_string(),
+            ns: e.ns().to_string(),
+        })
     }
-    write_body(w, session, env.action, sdp_from, env.creator);
-    if let Some(r) = env.reason {
-        write_reason(w, r);
+
+    /// The element as XML text.
+    pub fn xml(&self) -> &str {
+        &self.xml
     }
-    w.end();
+    /// Its local name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// Its namespace.
+    pub fn ns(&self) -> &str {
+        &self.ns
+    }
+    /// True when it has this local name and namespace.
+    pub fn is(&self, name: &str, ns: &str) -> bool {
+        self.name == name && self.ns == ns
+    }
+}
+
+/// The children of `<jingle>` that [`Jingle`] has fields for.
+fn is_modelled(e: &Element<'_>) -> bool {
+    e.is("content", NS_JINGLE)
+        || e.is("reason", NS_JINGLE)
+        || e.is("group", super::NS_GROUPING)
+        || e.is("session", NS_SDP)
 }
 
 fn role_str(r: Role) -> &'static str {
@@ -217,40 +272,102 @@ fn role_str(r: Role) -> &'static str {
 }
 
 impl Jingle {
-    /// Builds the `<jingle xmlns='urn:xmpp:jingle:1'>` element. `sdp_from` is the
-    /// party whose SDP the session came from (decides `senders`).
-    pub fn to_xml(&self, sdp_from: Role) -> String {
-        let mut w = Writer::with_capacity(1024 + 1536 * self.session.contents.len());
-        self.write(&mut w, sdp_from);
+    /// An element with this action and sid and nothing else.
+    pub fn new(action: Action, sid: impl Into<String>) -> Jingle {
+        Jingle {
+            action,
+            sid: sid.into(),
+            initiator: None,
+            responder: None,
+            reason: None,
+            creator: Role::Initiator,
+            sdp_from: None,
+            session: Session::default(),
+            extensions: Vec::new(),
+        }
+    }
+
+    /// This element with the session of `sdp`. For an action that carries a session
+    /// description the SDP must have everything its contents require
+    /// ([`Session::parse_sdp_strict`]); an empty SDP is no session for actions that carry
+    /// no contents (`session-terminate`, `session-info`).
+    pub fn with_sdp(mut self, sdp: &str) -> Result<Jingle, SdpError> {
+        self.session = match self.action.parts() {
+            Parts::Nothing if sdp.trim().is_empty() => Session::default(),
+            Parts::Full => Session::parse_sdp_strict(sdp)?,
+            _ => Session::parse_sdp(sdp)?,
+        };
+        Ok(self)
+    }
+
+    /// Who wrote the session: `sdp_from`, else the party that sends the action.
+    pub fn sdp_writer(&self) -> Role {
+        self.sdp_from
+            .unwrap_or(self.action.default_sender(self.creator))
+    }
+
+    /// The XEP-0166 `senders` of a content of `session`, relative to the initiator.
+    pub fn senders(&self, content: &Content) -> Senders {
+        Senders::from_direction(content.direction, self.sdp_writer())
+    }
+
+    /// The SDP of the session; an error for actions that carry no session description.
+    pub fn to_sdp(&self) -> Result<String, JingleError> {
+        if self.action.parts() != Parts::Full {
+            return Err(JingleError::NotADescription(self.action));
+        }
+        Ok(self.session.to_sdp())
+    }
+
+    /// Writes the element as XML text.
+    pub fn to_xml(&self) -> String {
+        let mut w = Writer::with_capacity(
+            1024 + 1536 * self.session.contents.len()
+                + self.extensions.iter().map(|e| e.xml.len()).sum::<usize>(),
+        );
+        self.write(&mut w);
         w.finish()
     }
 
-    /// Writes the `<jingle>` element into `w`.
-    pub fn write(&self, w: &mut Writer, sdp_from: Role) {
-        let envelope = Envelope {
-            action: self.action,
-            sid: &self.sid,
-            initiator: self.initiator.as_deref(),
-            responder: self.responder.as_deref(),
-            creator: self.creator,
-            reason: self.reason.as_ref(),
-        };
-        write_jingle(w, &envelope, &self.session, sdp_from);
+    /// Writes the element into `w` (the one writer of `<jingle>`): the attributes, what the
+    /// action carries of the session, the reason, the extensions.
+    pub fn write(&self, w: &mut Writer) {
+        w.start("jingle", NS_JINGLE);
+        w.attr("action", self.action.as_str());
+        w.attr("sid", &self.sid);
+        if let Some(i) = &self.initiator {
+            w.attr("initiator", i);
+        }
+        if let Some(r) = &self.responder {
+            w.attr("responder", r);
+        }
+        write_body(
+            w,
+            &self.session,
+            self.action,
+            self.sdp_writer(),
+            self.creator,
+        );
+        if let Some(r) = &self.reason {
+            write_reason(w, r);
+        }
+        for e in &self.extensions {
+            w.raw(&e.xml);
+        }
+        w.end();
     }
 
     /// Parses XML text holding a `<jingle>` element (or an `<iq>` holding one).
-    pub fn parse(xml: &str, from: Option<Role>, sdp_type: SdpType) -> Result<Jingle, JingleError> {
+    pub fn parse(xml: &str, opts: &ToSdp) -> Result<Jingle, JingleError> {
         let doc = super::parse_xml(xml)?;
-        Jingle::read(&doc.root(), from, sdp_type)
+        Jingle::read(&doc.root(), opts)
     }
 
-    /// Reads a `<jingle>` element (or an `<iq>` holding one). `from` is the
-    /// party that wrote it (`None`: the usual sender of the action).
-    pub fn read(
-        root: &Element<'_>,
-        from: Option<Role>,
-        sdp_type: SdpType,
-    ) -> Result<Jingle, JingleError> {
+    /// Reads a `<jingle>` element (or an `<iq>` holding one). `opts.from` is the party that
+    /// wrote it (`None`: the party that sends the action); `opts.sdp_type` decides the DTLS
+    /// `setup` of a fingerprint without one. A `session-initiate` or `session-accept` must
+    /// have every required piece (see the crate docs).
+    pub fn read(root: &Element<'_>, opts: &ToSdp) -> Result<Jingle, JingleError> {
         let j = &find_jingle(root)?;
         let action_s = j.attr("action").ok_or(JingleError::MissingAttribute {
             element: "jingle",
@@ -267,14 +384,15 @@ impl Jingle {
         } else {
             Role::Initiator
         };
-        let from = from.unwrap_or(action.default_sender(creator));
+        let from = opts.from.unwrap_or(action.default_sender(creator));
         let mut session = Session::default();
         let mut reason = None;
+        let mut extensions = Vec::new();
         for child in j.children() {
             let child = &child;
             if child.is("content", NS_JINGLE) {
                 let strict = action.is_session_description();
-                let c = read_content(child, from, sdp_type, strict).map_err(|error| {
+                let c = read_content(child, from, opts.sdp_type, strict).map_err(|error| {
                     JingleError::InContent {
                         name: child.attr("name").unwrap_or("").chars().take(64).collect(),
                         error: Box::new(error),
@@ -287,6 +405,8 @@ impl Jingle {
                 ext::read_session(child, &mut session)?;
             } else if child.is("reason", NS_JINGLE) {
                 reason = read_reason(child)?;
+            } else {
+                extensions.push(Extension::read(child)?);
             }
         }
         if action.parts() == Parts::Full {
@@ -300,9 +420,11 @@ impl Jingle {
             sid,
             initiator: opt_text(j, "jingle", "initiator")?.map(str::to_string),
             responder: opt_text(j, "jingle", "responder")?.map(str::to_string),
-            creator,
             reason,
+            creator,
+            sdp_from: opts.from,
             session,
+            extensions,
         })
     }
 }

@@ -72,6 +72,9 @@ pub struct Document<'i> {
     nodes: Vec<Node<'i>>,
     attrs: Vec<(&'i str, Cow<'i, str>)>,
     namespaces: Vec<Cow<'i, str>>,
+    /// The namespace of each prefixed attribute other than `xml:` (index into `attrs`,
+    /// index into `namespaces`): rare, kept aside so that [`Element::to_xml`] can declare it.
+    attr_ns: Vec<(u32, u32)>,
 }
 
 /// An element of a [`Document`] (a cheap `Copy` handle).
@@ -131,6 +134,64 @@ impl<'d> Element<'d> {
     /// first non-blank piece may be shortened; callers trim it).
     pub fn text(&self) -> &'d str {
         &self.node().text
+    }
+
+    /// This element and everything in it as self-contained XML text: `xmlns` on it and
+    /// wherever the namespace changes, prefixed attributes with their declaration, values
+    /// and text escaped. Text mixed with child elements is written before them (Jingle
+    /// payloads have no mixed content).
+    pub fn to_xml(&self) -> String {
+        let mut out = String::with_capacity(128);
+        self.write_xml(&mut out, None);
+        out
+    }
+
+    fn write_xml(&self, out: &mut String, parent_ns: Option<&str>) {
+        let ns = self.ns();
+        out.push('<');
+        out.push_str(self.name());
+        if parent_ns != Some(ns) {
+            out.push_str(" xmlns='");
+            escape_into(out, ns);
+            out.push('\'');
+        }
+        let (a, b) = self.node().attrs;
+        let mut declared: Vec<&str> = Vec::new();
+        for i in a..b {
+            let (key, value) = &self.doc.attrs[i as usize];
+            if let Some((prefix, _)) = split_colon(key) {
+                let uri = self.doc.attr_ns.iter().find(|&&(at, _)| at == i);
+                if let (Some(&(_, n)), false) = (uri, declared.contains(&prefix)) {
+                    declared.push(prefix);
+                    out.push_str(" xmlns:");
+                    out.push_str(prefix);
+                    out.push_str("='");
+                    escape_into(out, &self.doc.namespaces[n as usize]);
+                    out.push('\'');
+                }
+            }
+            out.push(' ');
+            out.push_str(key);
+            out.push_str("='");
+            escape_into(out, value);
+            out.push('\'');
+        }
+        let text = self.text();
+        let has_children = self.node().first_child != NONE;
+        if !has_children && text.is_empty() {
+            out.push_str("/>");
+            return;
+        }
+        out.push('>');
+        if !(has_children && text.trim().is_empty()) {
+            escape_into(out, text);
+        }
+        for c in self.children() {
+            c.write_xml(out, Some(ns));
+        }
+        out.push_str("</");
+        out.push_str(self.name());
+        out.push('>');
     }
 }
 
@@ -279,6 +340,7 @@ impl<'i> Parser<'i> {
                 nodes: Vec::with_capacity(input.len() / 48 + 1),
                 attrs: Vec::with_capacity(input.len() / 24 + 1),
                 namespaces: Vec::with_capacity(input.len() / 256 + 1),
+                attr_ns: Vec::new(),
             },
             stack: Vec::with_capacity(MAX_XML_DEPTH),
             bindings: Vec::with_capacity(16),
@@ -472,10 +534,16 @@ impl<'i> Parser<'i> {
                 }
             } else {
                 if let Some((p, _)) = split_colon(key) {
-                    if self.resolve(p).is_none() {
-                        let p = p.to_string();
-                        self.bindings.truncate(mark);
-                        return Err(self.err(XmlErrorKind::UnboundPrefix(p)));
+                    match self.resolve(p) {
+                        None => {
+                            let p = p.to_string();
+                            self.bindings.truncate(mark);
+                            return Err(self.err(XmlErrorKind::UnboundPrefix(p)));
+                        }
+                        Some(n) if n != NONE - 1 => {
+                            self.doc.attr_ns.push((self.doc.attrs.len() as u32, n));
+                        }
+                        Some(_) => {} // xml:, predefined
                     }
                 }
                 if self.doc.attrs[attr_start..].iter().any(|(k, _)| *k == key) {
@@ -818,6 +886,13 @@ impl Writer {
         }
     }
 
+    /// Appends `xml`, one self-contained element (as [`Element::to_xml`] writes it), as a
+    /// child of the element being written.
+    pub fn raw(&mut self, xml: &str) {
+        self.close_tag();
+        self.out.push_str(xml);
+    }
+
     /// `<name xmlns='ns'/>`.
     pub fn empty(&mut self, name: &'static str, ns: &'static str) {
         self.start(name, ns);
@@ -925,16 +1000,36 @@ mod tests {
                 continue;
             }
             let sdp = std::fs::read_to_string(&p).expect("read");
-            let opts = crate::ToJingle {
-                sid: "s".into(),
-                ..crate::ToJingle::default()
-            };
-            let xml = crate::sdp_to_jingle(&sdp, &opts).expect("to jingle");
+            let envelope = crate::Jingle::new(crate::Action::SessionInitiate, "s");
+            let xml = crate::sdp_to_jingle(&sdp, envelope).expect("to jingle");
             let theirs: minidom::Element = xml.parse().expect("minidom parses our XML");
             same(Document::parse(&xml).expect("parse").root(), &theirs);
             n += 1;
         }
         assert!(n > 20);
+    }
+
+    #[test]
+    fn subtrees_written_back_self_contained() {
+        let xml = "<iq xmlns='jabber:client' xmlns:c='urn:c'><j xmlns='urn:j'>\
+            <a xmlns='urn:a' c:x='1' xml:lang='en' y='&lt;&apos;'><b>t &amp; u</b><d xmlns=''/>\
+            <c:e/></a></j></iq>";
+        let d = Document::parse(xml).expect("parse");
+        let j = d.root().children().next().expect("j");
+        let a = j.children().next().expect("a");
+        let out = a.to_xml();
+        assert_eq!(
+            out,
+            "<a xmlns='urn:a' xmlns:c='urn:c' c:x='1' xml:lang='en' y='&lt;&apos;'><b>t &amp; u</b><d xmlns=''/><e xmlns='urn:c'/></a>"
+        );
+        // it reads alone as it read in place
+        let again = Document::parse(&out).expect(&out);
+        let a2 = again.root();
+        assert!(a2.is("a", "urn:a"));
+        assert_eq!(a2.attr("y"), Some("<'"));
+        let kids: Vec<_> = a2.children().map(|c| (c.name(), c.ns())).collect();
+        assert_eq!(kids, [("b", "urn:a"), ("d", ""), ("e", "urn:c")]);
+        assert_eq!(a2.to_xml(), out);
     }
 
     #[test]

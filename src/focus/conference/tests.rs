@@ -36,36 +36,32 @@ fn offer_jingle(sid: &str, from: &str, base: u32) -> Element {
             }
         }
     }
-    session.to_jingle(&sdp_map::ToJingle {
-        action: Action::SessionInitiate,
-        sid: sid.into(),
+    sdp_map::Jingle {
         initiator: Some(from.into()),
         responder: Some(ROOM.into()),
-        ..Default::default()
-    })
+        session,
+        ..sdp_map::Jingle::new(Action::SessionInitiate, sid)
+    }
+    .to_element()
+    .expect("element")
 }
 
 fn jingle_of(action: Action, sid: &str, payloads: Vec<Element>) -> Element {
-    let mut el = sdp_map::Session::default().to_jingle(&sdp_map::ToJingle {
-        action,
-        sid: sid.into(),
-        ..Default::default()
-    });
-    for p in payloads {
-        el.append_child(p);
+    let mut jingle = sdp_map::Jingle::new(action, sid);
+    for p in &payloads {
+        jingle
+            .extensions
+            .push(sdp_map::Extension::from_element(p).expect("payload"));
     }
-    el
+    jingle.to_element().expect("element")
 }
 
 fn answer_jingle(sid: &str) -> Element {
-    sdp_map::Session::parse_sdp(ANSWER)
+    sdp_map::Jingle::new(Action::SessionAccept, sid)
+        .with_sdp(ANSWER)
         .expect("vector")
-        .to_jingle(&sdp_map::ToJingle {
-            action: Action::SessionAccept,
-            sid: sid.into(),
-            sdp_from: Some(Role::Responder),
-            ..Default::default()
-        })
+        .to_element()
+        .expect("element")
 }
 
 /// How a simulated participant treats the sessions the focus offers it.
