@@ -60,6 +60,13 @@ pub const NS_SDP: &str = "urn:xmpp:jingle-focus:sdp:0";
 pub const MAX_XML_LEN: usize = 1 << 20;
 /// Deepest element nesting accepted (a Jingle stanza needs about 7).
 pub const MAX_XML_DEPTH: usize = 32;
+/// Most attributes on one element, namespace declarations not counted (an ICE
+/// `<candidate/>` has 15).
+pub const MAX_XML_ATTRIBUTES: usize = 64;
+/// Most namespace declarations on one element.
+pub const MAX_XML_NAMESPACE_DECLARATIONS: usize = 16;
+/// Most namespace prefixes bound at once (so that resolving one is a short scan).
+pub const MAX_XML_PREFIXES: usize = 32;
 
 /// What is wrong with a Jingle element.
 #[derive(Debug, thiserror::Error)]

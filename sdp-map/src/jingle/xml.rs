@@ -16,7 +16,10 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use super::{MAX_XML_DEPTH, MAX_XML_LEN};
+use super::{
+    MAX_XML_ATTRIBUTES, MAX_XML_DEPTH, MAX_XML_LEN, MAX_XML_NAMESPACE_DECLARATIONS,
+    MAX_XML_PREFIXES,
+};
 
 const NS_XML: &str = "http://www.w3.org/XML/1998/namespace";
 const NONE: u32 = u32::MAX;
@@ -55,6 +58,13 @@ pub enum XmlErrorKind {
     /// The input ended inside an element.
     #[error("unclosed element <{0}>")]
     Unclosed(String),
+    /// An element with more than [`MAX_XML_ATTRIBUTES`] attributes.
+    #[error("more than {MAX_XML_ATTRIBUTES} attributes on one element")]
+    TooManyAttributes,
+    /// An element with more than [`MAX_XML_NAMESPACE_DECLARATIONS`] namespace declarations,
+    /// or more than [`MAX_XML_PREFIXES`] prefixes bound at once.
+    #[error("more than {MAX_XML_NAMESPACE_DECLARATIONS} namespace declarations on one element or {MAX_XML_PREFIXES} prefixes in scope")]
+    TooManyNamespaces,
 }
 
 struct Node<'i> {
@@ -246,6 +256,8 @@ struct Parser<'i> {
     binding_marks: Vec<usize>,
     /// Default namespace in scope inside each open element.
     default_ns: Vec<u32>,
+    /// Where the `xml:` prefix's namespace was interned, once it was.
+    xml_ns: Option<u32>,
     root_done: bool,
 }
 
@@ -346,6 +358,7 @@ impl<'i> Parser<'i> {
             bindings: Vec::with_capacity(16),
             binding_marks: Vec::with_capacity(MAX_XML_DEPTH),
             default_ns: Vec::with_capacity(MAX_XML_DEPTH),
+            xml_ns: None,
             root_done: false,
         }
     }
@@ -505,20 +518,52 @@ impl<'i> Parser<'i> {
         if self.stack.len() >= MAX_XML_DEPTH {
             return Err(super::JingleError::TooDeep);
         }
-        // first pass: namespace declarations
+        // Each attribute costs at most a bounded number of steps (the caps below), so
+        // a hostile start tag costs time linear in its length.
         let mark = self.bindings.len();
         let attr_start = self.doc.attrs.len();
         let mut default_decl = None;
+        let mut declarations = 0;
         for a in attrs.by_ref() {
-            let (key, raw_value, special) =
-                a.map_err(|m| self.err(XmlErrorKind::Malformed(m.to_string())))?;
+            let (key, raw_value, special) = match a {
+                Ok(a) => a,
+                Err(m) => {
+                    self.bindings.truncate(mark);
+                    return Err(self.err(XmlErrorKind::Malformed(m.to_string())));
+                }
+            };
             let value = if special {
-                Cow::Owned(decode(raw_value, true).map_err(|k| self.err(k))?)
+                match decode(raw_value, true) {
+                    Ok(v) => Cow::Owned(v),
+                    Err(k) => {
+                        self.bindings.truncate(mark);
+                        return Err(self.err(k));
+                    }
+                }
             } else {
                 Cow::Borrowed(raw_value)
             };
             if key == "xmlns" || key.starts_with("xmlns:") {
                 let prefix = key.get(6..).unwrap_or("");
+                declarations += 1;
+                let duplicate = if prefix.is_empty() {
+                    default_decl.is_some()
+                } else {
+                    self.bindings[mark..].iter().any(|&(p, _)| p == prefix)
+                };
+                if duplicate {
+                    self.bindings.truncate(mark);
+                    return Err(self.err(XmlErrorKind::Malformed(format!(
+                        "duplicate attribute '{}'",
+                        key.chars().take(64).collect::<String>()
+                    ))));
+                }
+                if declarations > MAX_XML_NAMESPACE_DECLARATIONS
+                    || (!prefix.is_empty() && self.bindings.len() >= MAX_XML_PREFIXES)
+                {
+                    self.bindings.truncate(mark);
+                    return Err(self.err(XmlErrorKind::TooManyNamespaces));
+                }
                 // no interning: a borrowed Cow costs nothing, comparing URIs does
                 self.doc.namespaces.push(value);
                 let idx = self.doc.namespaces.len() - 1;
@@ -546,7 +591,13 @@ impl<'i> Parser<'i> {
                         Some(_) => {} // xml:, predefined
                     }
                 }
-                if self.doc.attrs[attr_start..].iter().any(|(k, _)| *k == key) {
+                let own = &self.doc.attrs[attr_start..];
+                if own.len() >= MAX_XML_ATTRIBUTES {
+                    self.bindings.truncate(mark);
+                    return Err(self.err(XmlErrorKind::TooManyAttributes));
+                }
+                // at most MAX_XML_ATTRIBUTES - 1 comparisons
+                if own.iter().any(|(k, _)| *k == key) {
                     self.bindings.truncate(mark);
                     return Err(self.err(XmlErrorKind::Malformed(format!(
                         "duplicate attribute '{}'",
@@ -570,14 +621,11 @@ impl<'i> Parser<'i> {
         } else {
             match self.resolve(prefix) {
                 Some(n) if n == NONE - 1 => {
-                    // the reserved xml prefix: intern its namespace
-                    match self.doc.namespaces.iter().position(|n| n == NS_XML) {
-                        Some(i) => i as u32,
-                        None => {
-                            self.doc.namespaces.push(Cow::Borrowed(NS_XML));
-                            (self.doc.namespaces.len() - 1) as u32
-                        }
-                    }
+                    // the reserved xml prefix: its namespace, interned once
+                    *self.xml_ns.get_or_insert_with(|| {
+                        self.doc.namespaces.push(Cow::Borrowed(NS_XML));
+                        (self.doc.namespaces.len() - 1) as u32
+                    })
                 }
                 Some(n) => n,
                 None => return Err(self.err(XmlErrorKind::UnboundPrefix(prefix.to_string()))),
@@ -958,6 +1006,57 @@ mod tests {
             "text<a/>",
         ] {
             assert!(Document::parse(xml).is_err(), "{xml}");
+        }
+    }
+
+    /// A hostile start tag costs time linear in its length and ends in a clear error:
+    /// attributes and namespace declarations per element are capped.
+    #[test]
+    fn attribute_and_namespace_bombs_are_refused_promptly() {
+        let many = |n: usize, f: &dyn Fn(usize) -> String| {
+            let mut x = String::from("<a");
+            for i in 0..n {
+                x.push_str(&f(i));
+            }
+            x.push_str("/>");
+            x
+        };
+        let at_cap = many(MAX_XML_ATTRIBUTES, &|i| format!(" a{i}=''"));
+        assert!(Document::parse(&at_cap).is_ok());
+        for (xml, kind) in [
+            (
+                many(100_000, &|i| format!(" a{i}=''")),
+                XmlErrorKind::TooManyAttributes,
+            ),
+            (
+                many(60_000, &|i| format!(" xmlns:p{i}='u'")),
+                XmlErrorKind::TooManyNamespaces,
+            ),
+        ] {
+            let e = Document::parse(&xml).err().expect("refused");
+            assert!(
+                matches!(&e, crate::JingleError::Xml(XmlError { offset: 0, kind: k }) if *k == kind),
+                "{e}"
+            );
+        }
+        // prefixes in scope are capped across nested elements too
+        let mut nested = String::new();
+        for d in 0..8 {
+            nested.push_str("<e");
+            for i in 0..MAX_XML_NAMESPACE_DECLARATIONS {
+                nested.push_str(&format!(" xmlns:p{d}x{i}='u'"));
+            }
+            nested.push('>');
+        }
+        assert!(matches!(
+            Document::parse(&nested),
+            Err(crate::JingleError::Xml(XmlError {
+                kind: XmlErrorKind::TooManyNamespaces,
+                ..
+            }))
+        ));
+        for dup in ["<a xmlns:p='u' xmlns:p='v'/>", "<a xmlns='u' xmlns='v'/>"] {
+            assert!(Document::parse(dup).is_err(), "{dup}");
         }
     }
 
