@@ -61,6 +61,12 @@
 //! live content), and in `content-add`/`content-accept` transports without credentials
 //! (Conversations' BUNDLE stubs). `transport-info` and the other actions carry no description.
 //!
+//! Everything a peer controls is bounded, so that the cost of a translation stays linear
+//! in its input: 1 MiB of XML or SDP, 32 levels of nesting, 64 attributes and 16 namespace
+//! declarations per element, and per session [`MAX_CONTENTS`] contents, [`MAX_GROUPS`]
+//! groups, per content [`MAX_CODECS`] payload types and [`MAX_SOURCES`] sources and ssrc
+//! groups of at most [`MAX_GROUP_SSRCS`] ssrcs. More is an error that names the limit.
+//!
 //! # WebAssembly exports (`wasm-bindgen`, module `sdp_map`)
 //! ```text
 //! sdpToJingle(sdp: string, options: object) -> string   // throws Error(message)

@@ -8,6 +8,19 @@
 //! SDP items that Jingle cannot carry and that carry no information for a
 //! WebRTC peer (the `m=` port when not 0, `c=`, `a=rtcp:`) are not stored.
 
+/// Most contents (m-lines) in one session description. Both translators refuse more, so
+/// that a peer cannot make them hold or redo much (a call has a handful; an XEP-0521
+/// session one per stream).
+pub const MAX_CONTENTS: usize = 128;
+/// Most payload types in one content (there are 128 RTP payload type numbers).
+pub const MAX_CODECS: usize = 128;
+/// Most ssrcs described, and most ssrc groups, in one content.
+pub const MAX_SOURCES: usize = 512;
+/// Most ssrcs in one ssrc group (FID has 2, SIM 3).
+pub const MAX_GROUP_SSRCS: usize = 16;
+/// Most content groups (`a=group`, XEP-0338) in one session.
+pub const MAX_GROUPS: usize = 16;
+
 /// A whole session description: one SDP, or the contents of one Jingle element.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Session {

@@ -51,6 +51,14 @@ pub enum SdpErrorKind {
         /// Which attribute.
         attribute: &'static str,
     },
+    /// More of something than the translator takes ([`MAX_CONTENTS`] and the like).
+    #[error("more than {limit} {what}")]
+    TooMany {
+        /// What, e.g. `m= lines`.
+        what: &'static str,
+        /// The limit.
+        limit: usize,
+    },
     /// A session description without any `m=` line.
     #[error("no m= line: a session description needs one")]
     NoMedia,
@@ -90,6 +98,10 @@ fn num<T: std::str::FromStr>(s: &str, line: usize, field: &'static str) -> Resul
 
 fn bad_attr(line: usize, attribute: &'static str) -> SdpError {
     err(line, SdpErrorKind::Attribute { attribute })
+}
+
+fn too_many(line: usize, what: &'static str, limit: usize) -> SdpError {
+    err(line, SdpErrorKind::TooMany { what, limit })
 }
 
 /// Session-level values that Firefox (and some others) put above the first `m=`.
@@ -419,6 +431,9 @@ fn parse(text: &str, lines: &mut Vec<MediaLines>) -> Result<Session, SdpError> {
                         lines,
                     ));
                 }
+                if session.contents.len() >= MAX_CONTENTS {
+                    return Err(too_many(line_no, "m= lines", MAX_CONTENTS));
+                }
                 media = Some(parse_m_line(value, line_no)?);
             }
             b'b' => {
@@ -503,8 +518,12 @@ fn parse_m_line(value: &str, line: usize) -> Result<MediaState, SdpError> {
         ..Content::default()
     };
     if content.is_rtp() {
-        content.codecs = Vec::with_capacity(value.bytes().filter(|&b| b == b' ').count());
+        let n = value.bytes().filter(|&b| b == b' ').count();
+        content.codecs = Vec::with_capacity(n.min(MAX_CODECS));
         for pt in f {
+            if content.codecs.len() >= MAX_CODECS {
+                return Err(too_many(line, "payload types in an m= line", MAX_CODECS));
+            }
             content.codecs.push(Codec {
                 pt: num(pt, line, "m= payload type")?,
                 ..Codec::default()
@@ -570,9 +589,16 @@ fn session_attribute(
         ("group", Some(v)) => {
             let mut it = v.split_ascii_whitespace();
             let semantics = it.next().ok_or_else(|| bad_attr(line, "group"))?;
+            if s.groups.len() >= MAX_GROUPS {
+                return Err(too_many(line, "a=group lines", MAX_GROUPS));
+            }
+            let mids: Vec<String> = it.map(str::to_string).collect();
+            if mids.len() > MAX_CONTENTS {
+                return Err(too_many(line, "mids in a group", MAX_CONTENTS));
+            }
             s.groups.push(Group {
                 semantics: semantics.to_string(),
-                mids: it.map(str::to_string).collect(),
+                mids,
             });
         }
         ("msid-semantic", Some(v)) => s.msid_semantic = Some(v.to_string()),
@@ -691,9 +717,17 @@ fn media_attribute(m: &mut MediaState, value: &str, line: usize) -> Result<(), S
                     None => (rest.to_string(), None),
                 })
             };
-            let src = match c.sources.iter_mut().position(|s| s.ssrc == ssrc) {
+            // an ssrc's lines come one after another: the last source first
+            let found = match c.sources.last() {
+                Some(last) if last.ssrc == ssrc => Some(c.sources.len() - 1),
+                _ => c.sources.iter().position(|s| s.ssrc == ssrc),
+            };
+            let src = match found {
                 Some(i) => &mut c.sources[i],
                 None => {
+                    if c.sources.len() >= MAX_SOURCES {
+                        return Err(too_many(line, "ssrcs in an m-line", MAX_SOURCES));
+                    }
                     c.sources.push(Source {
                         ssrc,
                         params: Vec::new(),
@@ -715,6 +749,12 @@ fn media_attribute(m: &mut MediaState, value: &str, line: usize) -> Result<(), S
             let ssrcs = it
                 .map(|s| num(s, line, "ssrc-group ssrc"))
                 .collect::<Result<Vec<u32>, _>>()?;
+            if ssrcs.len() > MAX_GROUP_SSRCS {
+                return Err(too_many(line, "ssrcs in an ssrc group", MAX_GROUP_SSRCS));
+            }
+            if c.ssrc_groups.len() >= MAX_SOURCES {
+                return Err(too_many(line, "ssrc groups in an m-line", MAX_SOURCES));
+            }
             c.ssrc_groups.push(SsrcGroup { semantics, ssrcs });
         }
         ("msid", Some(v)) => {

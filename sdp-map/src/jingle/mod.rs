@@ -112,6 +112,15 @@ pub enum JingleError {
         /// Element name.
         element: &'static str,
     },
+    /// More of something than the translator takes ([`crate::model::MAX_CONTENTS`] and
+    /// the like).
+    #[error("more than {limit} {what}")]
+    TooMany {
+        /// What, e.g. `<content/> elements`.
+        what: &'static str,
+        /// The limit.
+        limit: usize,
+    },
     /// Unknown `action`.
     #[error("unknown Jingle action '{0}'")]
     UnknownAction(String),
@@ -258,6 +267,14 @@ pub(crate) fn text(e: &Element<'_>, element: &'static str) -> Result<String, Jin
         return Err(JingleError::BadText { element });
     }
     Ok(t.to_string())
+}
+
+/// `Err(TooMany)` once `len` reaches `limit` (before adding one more).
+pub(crate) fn room(len: usize, what: &'static str, limit: usize) -> Result<(), JingleError> {
+    if len >= limit {
+        return Err(JingleError::TooMany { what, limit });
+    }
+    Ok(())
 }
 
 /// Parses XML text after checking the size limit (depth is checked while parsing).

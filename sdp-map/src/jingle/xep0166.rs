@@ -4,7 +4,9 @@ use super::{
     ext, find_jingle, opt_text, req_token, text, xep0167, xep0176, xep0338, Element, JingleError,
     Writer, NS_DATACHANNEL, NS_ICE_UDP, NS_JINGLE, NS_RTP, NS_SDP,
 };
-use crate::model::{Content, Direction, Media, Role, SdpType, Senders, Session};
+use crate::model::{
+    Content, Direction, Media, Role, SdpType, Senders, Session, MAX_CONTENTS, MAX_GROUPS,
+};
 use crate::sdp::SdpError;
 use crate::ToSdp;
 
@@ -391,6 +393,7 @@ impl Jingle {
         for child in j.children() {
             let child = &child;
             if child.is("content", NS_JINGLE) {
+                super::room(session.contents.len(), "<content/> elements", MAX_CONTENTS)?;
                 let strict = action.is_session_description();
                 let c = read_content(child, from, opts.sdp_type, strict).map_err(|error| {
                     JingleError::InContent {
@@ -400,6 +403,7 @@ impl Jingle {
                 })?;
                 session.contents.push(c);
             } else if child.is("group", super::NS_GROUPING) {
+                super::room(session.groups.len(), "<group/> elements", MAX_GROUPS)?;
                 session.groups.push(xep0338::read(child)?);
             } else if child.is("session", NS_SDP) {
                 ext::read_session(child, &mut session)?;
@@ -477,33 +481,38 @@ fn read_reason(e: &Element<'_>) -> Result<Option<Reason>, JingleError> {
 /// and contents without ICE/DTLS parameters (StanzaJS's rejected m-lines) are
 /// rejected, or bundle-only when BUNDLEd with a content that has them.
 fn complete_contents(s: &mut Session) -> Result<(), JingleError> {
-    for i in 0..s.contents.len() {
-        let c = &s.contents[i];
-        if c.media.is_none() {
-            return Err(JingleError::NoMedia(c.mid.chars().take(64).collect()));
-        }
+    if let Some(c) = s.contents.iter().find(|c| c.media.is_none()) {
+        return Err(JingleError::NoMedia(c.mid.chars().take(64).collect()));
+    }
+    // computed once, not per content (contents and groups are capped, but a peer chooses
+    // how many of them there are)
+    let live = |mid: &String| {
+        s.contents
+            .iter()
+            .any(|o| o.mid == *mid && o.has_transport())
+    };
+    let bundles: Vec<&[String]> = s
+        .groups
+        .iter()
+        .filter(|g| g.semantics == "BUNDLE" && g.mids.iter().any(live))
+        .map(|g| g.mids.as_slice())
+        .collect();
+    // no fingerprint of its own: the RTP profile of the live contents, not RTP/AVPF
+    let profile = s
+        .contents
+        .iter()
+        .find(|o| o.is_rtp() && o.has_transport())
+        .map(|o| o.protocol.clone());
+    let mut bundled = Vec::with_capacity(s.contents.len());
+    for c in &s.contents {
+        bundled.push(bundles.iter().any(|mids| mids.contains(&c.mid)));
+    }
+    for (c, bundled) in s.contents.iter_mut().zip(bundled) {
         if c.rejected || c.bundle_only || c.has_transport() {
             continue;
         }
-        let bundled = s.groups.iter().any(|g| {
-            g.semantics == "BUNDLE"
-                && g.mids.contains(&c.mid)
-                && s.contents
-                    .iter()
-                    .any(|o| o.has_transport() && g.mids.contains(&o.mid))
-        });
-        // no fingerprint of its own: the RTP profile of the live contents, not RTP/AVPF
-        let profile = (c.is_rtp() && c.protocol == c.default_protocol())
-            .then(|| {
-                s.contents
-                    .iter()
-                    .find(|o| o.is_rtp() && o.has_transport())
-                    .map(|o| o.protocol.clone())
-            })
-            .flatten();
-        let c = &mut s.contents[i];
-        if let Some(p) = profile {
-            c.protocol = p;
+        if let (true, Some(p)) = (c.is_rtp() && c.protocol == c.default_protocol(), &profile) {
+            c.protocol.clone_from(p);
         }
         if bundled {
             c.bundle_only = true;

@@ -6,7 +6,9 @@ use super::{
     ext, opt_num, opt_text, req_num, req_token, text, xep0293, xep0294, xep0339, Element,
     JingleError, Writer, NS_HDREXT, NS_MSID, NS_RTCP_FB, NS_RTP, NS_SDP, NS_SSMA,
 };
-use crate::model::{static_payload_rate, Bandwidth, Codec, Content, Media, Role};
+use crate::model::{
+    static_payload_rate, Bandwidth, Codec, Content, Media, Role, MAX_CODECS, MAX_SOURCES,
+};
 
 /// Writes the RTP `<description>` of a content.
 pub fn write(w: &mut Writer, c: &Content, from: Role) {
@@ -87,14 +89,23 @@ pub fn read(d: &Element<'_>, c: &mut Content, from: Role) -> Result<(), JingleEr
     for child in d.children() {
         let child = &child;
         match (child.name(), child.ns()) {
-            ("payload-type", NS_RTP) => c.codecs.push(read_payload_type(child, &media)?),
+            ("payload-type", NS_RTP) => {
+                super::room(c.codecs.len(), "<payload-type/> elements", MAX_CODECS)?;
+                c.codecs.push(read_payload_type(child, &media)?)
+            }
             ("rtcp-fb" | "rtcp-fb-trr-int", NS_RTCP_FB) => {
                 c.rtcp_fb_all.push(xep0293::read(child)?)
             }
             ("rtp-hdrext", NS_HDREXT) => c.hdrexts.push(xep0294::read(child, from)?),
             ("extmap-allow-mixed", NS_HDREXT) => c.extmap_allow_mixed = true,
-            ("source", NS_SSMA) => c.sources.push(xep0339::read_source(child)?),
-            ("ssrc-group", NS_SSMA) => c.ssrc_groups.push(xep0339::read_group(child)?),
+            ("source", NS_SSMA) => {
+                super::room(c.sources.len(), "<source/> elements", MAX_SOURCES)?;
+                c.sources.push(xep0339::read_source(child)?)
+            }
+            ("ssrc-group", NS_SSMA) => {
+                super::room(c.ssrc_groups.len(), "<ssrc-group/> elements", MAX_SOURCES)?;
+                c.ssrc_groups.push(xep0339::read_group(child)?)
+            }
             ("stream", NS_MSID) => c.msids.push(xep0339::read_msid(child)?),
             ("rid", NS_SDP) => c.rids.push(ext::read_rid(child)?),
             ("simulcast", NS_SDP) => c.simulcast = Some(ext::read_simulcast(child)?),

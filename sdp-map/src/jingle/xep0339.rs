@@ -9,7 +9,7 @@
 use super::{
     opt_text, opt_token, req_num, req_token, Element, JingleError, Writer, NS_MSID, NS_SSMA,
 };
-use crate::model::{Content, Msid, Source, SsrcGroup};
+use crate::model::{Content, Msid, Source, SsrcGroup, MAX_GROUP_SSRCS};
 
 /// Writes `<source ssrc><parameter name [value]/>...</source>`.
 pub fn write_source(w: &mut Writer, s: &Source) {
@@ -60,11 +60,11 @@ pub fn write_group(w: &mut Writer, g: &SsrcGroup) {
 /// Reads `<ssrc-group>` (any semantics, kept verbatim).
 pub fn read_group(e: &Element<'_>) -> Result<SsrcGroup, JingleError> {
     let semantics = req_token(e, "ssrc-group", "semantics")?.to_string();
-    let ssrcs = e
-        .children()
-        .filter(|c| c.is("source", NS_SSMA))
-        .map(|c| req_num(&c, "source", "ssrc"))
-        .collect::<Result<_, _>>()?;
+    let mut ssrcs = Vec::new();
+    for c in e.children().filter(|c| c.is("source", NS_SSMA)) {
+        super::room(ssrcs.len(), "ssrcs in an <ssrc-group/>", MAX_GROUP_SSRCS)?;
+        ssrcs.push(req_num(&c, "source", "ssrc")?);
+    }
     Ok(SsrcGroup { semantics, ssrcs })
 }
 
