@@ -73,6 +73,7 @@
 //! jingleToSdp(xml: string, options: object) -> string   // throws Error(message)
 //! candidateToTransportInfo(candidate: string, options: object) -> string
 //! transportInfoToCandidates(xml: string) -> Array<{mid: string, candidate: string, ufrag?: string, endOfCandidates: boolean}>
+//! abortForTests(stackKib: number)   // traps deep in the stack: for the tests of web/sdp-map.js
 //! ```
 //! `sdpToJingle` options: `action` (string, default `"session-initiate"`),
 //! `sid` (string, required), `initiator` (string), `responder` (string),

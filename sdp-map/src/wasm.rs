@@ -104,3 +104,19 @@ pub fn transport_info_to_candidates(xml: &str) -> Result<Array, JsValue> {
     }
     Ok(arr)
 }
+
+/// Uses about `stack_kib` KiB of the module's stack and aborts there (a `RuntimeError` in
+/// JS), as a panic deep inside a translation would: the module is built with
+/// `panic = "abort"`, and an instance that trapped is left with its stack pointer where the
+/// trap happened. For the tests of `web/sdp-map.js`, which must replace such an instance.
+#[wasm_bindgen(js_name = abortForTests)]
+pub fn abort_for_tests(stack_kib: u32) {
+    fn deeper(n: u32) -> u8 {
+        let frame = std::hint::black_box([n as u8; 1024]);
+        if n == 0 {
+            std::process::abort();
+        }
+        frame[1].wrapping_add(deeper(n - 1))
+    }
+    std::hint::black_box(deeper(stack_kib));
+}

@@ -168,3 +168,49 @@ test('Chromium takes a translated answer that rejects an m-line', async () => {
   assert.match(r.xml, /senders='none'/);
   assert.equal(r.video, 'stopped');
 });
+
+// A trap in the module (a panic aborts it) leaves its instance broken: web/sdp-map.js must
+// answer the next call with a fresh one. abortForTests uses most of the module's 1 MiB stack
+// before it traps, so an instance that were kept would trap on every later call.
+const TRAP_ROUNDS = 3;
+const trapOutcome = Array(TRAP_ROUNDS).fill(['Error/RuntimeError', 'same']).flat();
+
+test('after a wasm trap the next call runs on a fresh instance (Chromium)', async () => {
+  const seen = await page.evaluate(async (rounds) => {
+    const m = await import('/sdp-map.js');
+    const sdp = 'v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\n'
+      + 'a=mid:0\r\na=ice-ufrag:u\r\na=ice-pwd:p\r\na=fingerprint:sha-256 AA\r\na=setup:actpass\r\n';
+    const translate = () => window.sdpMap.sdpToJingle(sdp, { sid: 's1' });
+    const want = translate();
+    const out = [];
+    for (let round = 0; round < rounds; round++) {
+      try {
+        await m.abortForTests(1000);
+        out.push('no trap');
+      } catch (e) {
+        out.push(`${e.constructor.name}/${e.cause?.constructor.name}`);
+      }
+      await m.initSdpMap(); // resolves once an instance answers again
+      out.push(translate() === want ? 'same' : 'different');
+    }
+    return out;
+  }, TRAP_ROUNDS);
+  assert.deepEqual(seen, trapOutcome);
+});
+
+test('after a wasm trap the next call runs on a fresh instance (node)', async () => {
+  const m = await import(join(webRoot, 'sdp-map.js'));
+  const v = vectors.find((x) => x.name === 'chromium-156-audio-video-offer');
+  const translate = () => nodeSdpMap.sdpToJingle(v.sdp, jingleOptions(v));
+  const want = translate();
+  const seen = [];
+  for (let round = 0; round < TRAP_ROUNDS; round++) {
+    await assert.rejects(m.abortForTests(1000), (e) => {
+      seen.push(`${e.constructor.name}/${e.cause?.constructor.name}`);
+      return true;
+    });
+    await m.initSdpMap();
+    seen.push(translate() === want ? 'same' : 'different');
+  }
+  assert.deepEqual(seen, trapOutcome);
+});
