@@ -159,6 +159,27 @@ pub struct Report {
 }
 
 impl Report {
+    pub fn new() -> Self {
+        Self {
+            latency: vec![0; BUCKETS],
+            ..Default::default()
+        }
+    }
+
+    /// A media packet a subscriber received at `rx_ns` (CLOCK_REALTIME).
+    pub fn record(&mut self, peer: PeerId, payload: &[u8], rx_ns: u64, now: Instant) {
+        let Some(m) = Marker::read(payload) else {
+            return;
+        };
+        self.received += 1;
+        let latency = rx_ns.saturating_sub(m.sent_ns) / 1000;
+        self.latency[bucket(latency)] += 1;
+        if latency > 20_000 {
+            self.slow[usize::from(m.kind.min(3))] += 1;
+        }
+        self.first.entry((peer, m.publisher, m.kind)).or_insert(now);
+    }
+
     /// A latency percentile in µs (`None` without samples).
     pub fn percentile(&self, p: f64) -> Option<f64> {
         let total: u64 = self.latency.iter().sum();
@@ -321,7 +342,7 @@ struct Paced {
     size: usize,
 }
 
-struct Publishing {
+pub struct Publishing {
     publisher: u32,
     loud: bool,
     audio: Option<AudioTx>,
@@ -333,6 +354,24 @@ struct Publishing {
     next_paced: Instant,
     /// Pacing rate in bytes per second.
     pace: f64,
+}
+
+impl Publishing {
+    /// Media starts (or starts again) no earlier than `now`, with nothing queued.
+    pub fn restart(&mut self, now: Instant) {
+        self.next_audio = self.next_audio.max(now);
+        self.next_frame = self.next_frame.max(now);
+        self.paced.clear();
+    }
+
+    /// When the next packet or frame is due.
+    pub fn next_due(&self) -> Instant {
+        let mut next = self.next_audio.min(self.next_frame);
+        if !self.paced.is_empty() {
+            next = next.min(self.next_paced);
+        }
+        next
+    }
 }
 
 struct Peer {
@@ -372,35 +411,9 @@ fn media_engine() -> rtc::shared::error::Result<(MediaEngine, Registry)> {
     Ok((me, registry))
 }
 
-fn new_peer(address: IpAddr, now: Instant) -> io::Result<Peer> {
-    let socket = UdpSocket::bind(SocketAddr::new(address, 0))?;
-    socket.set_nonblocking(true)?;
-    let one: libc::c_int = 1;
-    // SAFETY: setsockopt with a valid int option on our socket.
-    let r = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_TIMESTAMPNS,
-            (&one as *const libc::c_int).cast(),
-            size_of::<libc::c_int>() as u32,
-        )
-    };
-    if r != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let buffer: libc::c_int = 1 << 20;
-    // SAFETY: as above; a bigger receive buffer so that a busy loop drops nothing.
-    unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVBUF,
-            (&buffer as *const libc::c_int).cast(),
-            size_of::<libc::c_int>() as u32,
-        )
-    };
-    let local = socket.local_addr()?;
+/// A peer connection as a browser's: full ICE, default codecs, NACK, TWCC, reports, and one
+/// host candidate at `local`.
+pub fn new_pc(local: SocketAddr, now: Instant) -> io::Result<RTCPeerConnection> {
     let rtc_err = |e: rtc::shared::error::Error| io::Error::other(e.to_string());
     let (me, registry) = media_engine().map_err(rtc_err)?;
     // connectivity checks paced as Chromium paces them before a pair is writable (48 ms),
@@ -430,6 +443,39 @@ fn new_peer(address: IpAddr, now: Instant) -> io::Result<Peer> {
     .map_err(rtc_err)?;
     pc.add_local_candidate(RTCIceCandidate::from(&host).to_json().map_err(rtc_err)?)
         .map_err(rtc_err)?;
+    Ok(pc)
+}
+
+fn new_peer(address: IpAddr, now: Instant) -> io::Result<Peer> {
+    let socket = UdpSocket::bind(SocketAddr::new(address, 0))?;
+    socket.set_nonblocking(true)?;
+    let one: libc::c_int = 1;
+    // SAFETY: setsockopt with a valid int option on our socket.
+    let r = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_TIMESTAMPNS,
+            (&one as *const libc::c_int).cast(),
+            size_of::<libc::c_int>() as u32,
+        )
+    };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let buffer: libc::c_int = 1 << 20;
+    // SAFETY: as above; a bigger receive buffer so that a busy loop drops nothing.
+    unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&buffer as *const libc::c_int).cast(),
+            size_of::<libc::c_int>() as u32,
+        )
+    };
+    let local = socket.local_addr()?;
+    let pc = new_pc(local, now)?;
     Ok(Peer {
         pc,
         socket,
@@ -469,7 +515,7 @@ fn ext_id(exts: &[RTCRtpHeaderExtensionParameters], uri: &str) -> Option<u8> {
     exts.iter().find(|e| e.uri == uri).map(|e| e.id as u8)
 }
 
-fn realtime_ns() -> u64 {
+pub fn realtime_ns() -> u64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
@@ -490,7 +536,6 @@ struct Looper {
     peers: Vec<Peer>,
     media_on: bool,
     report: Report,
-    counter: u32,
     buf: Vec<u8>,
     control: Vec<u8>,
 }
@@ -531,11 +576,7 @@ impl Looper {
             inbox,
             peers: Vec::new(),
             media_on: true,
-            report: Report {
-                latency: vec![0; BUCKETS],
-                ..Default::default()
-            },
-            counter: 0,
+            report: Report::new(),
             buf: vec![0; 2048],
             control: vec![0; 128],
         };
@@ -648,15 +689,7 @@ impl Looper {
                 && peer.connected
                 && self.media_on
             {
-                if p.audio.is_some() {
-                    consider(p.next_audio);
-                }
-                if p.video.is_some() {
-                    consider(p.next_frame);
-                    if !p.paced.is_empty() {
-                        consider(p.next_paced);
-                    }
-                }
+                consider(p.next_due());
             }
         }
         next
@@ -705,9 +738,7 @@ impl Looper {
                     self.media_on = on;
                     if on {
                         for p in self.peers.iter_mut().filter_map(|p| p.publishing.as_mut()) {
-                            p.next_audio = now;
-                            p.next_frame = now;
-                            p.paced.clear();
+                            p.restart(now);
                         }
                     }
                 }
@@ -729,150 +760,27 @@ impl Looper {
         loud: bool,
         now: Instant,
     ) -> io::Result<(PeerId, String)> {
-        let rtc_err = |e: rtc::shared::error::Error| io::Error::other(e.to_string());
         let mut peer = new_peer(self.address, now)?;
-        self.counter += 1;
-        let base = 0x1000_0000 + publisher * 16;
-        let audio_track = MediaStreamTrack::new(
-            format!("s{publisher}"),
-            format!("a{publisher}"),
-            "audio".into(),
-            RtpCodecKind::Audio,
-            vec![encoding("", base, "audio/opus", 48000, 2)],
-        );
-        let audio_sender = peer.pc.add_track(audio_track).map_err(rtc_err)?;
-        let codings = LAYERS
-            .iter()
-            .enumerate()
-            .map(|(i, (rid, _, _))| encoding(rid, base + 1 + i as u32, "video/VP8", 90000, 0))
-            .collect();
-        let video_track = MediaStreamTrack::new(
-            format!("s{publisher}"),
-            format!("v{publisher}"),
-            "video".into(),
-            RtpCodecKind::Video,
-            codings,
-        );
-        let video_sender = peer.pc.add_track(video_track).map_err(rtc_err)?;
-        let offer = peer.pc.create_offer(None).map_err(rtc_err)?;
-        peer.pc
-            .set_local_description(now, offer.clone())
-            .map_err(rtc_err)?;
-        // stagger the publishers so that their frames do not all fall on the same instant
-        let phase = Duration::from_micros(u64::from(publisher.wrapping_mul(7919)) % 33_333);
-        let bits: u32 = LAYERS.iter().map(|l| l.1).sum();
-        peer.publishing = Some(Publishing {
-            publisher,
-            loud,
-            audio: Some(AudioTx {
-                sender: audio_sender,
-                ssrc: base,
-                pt: 0,
-                level: None,
-                seq: 0,
-            }),
-            video: Some(VideoTx {
-                sender: video_sender,
-                pt: 0,
-                mid_ext: None,
-                rid_ext: None,
-                mid: Bytes::new(),
-                layers: LAYERS
-                    .iter()
-                    .enumerate()
-                    .map(|(i, (rid, _, _))| LayerTx {
-                        ssrc: base + 1 + i as u32,
-                        rid,
-                        seq: (publisher as u16).wrapping_mul(1000),
-                        picture_id: 0,
-                        keyframe_wanted: true,
-                        last_keyframe: None,
-                    })
-                    .collect(),
-            }),
-            next_audio: now + phase,
-            next_frame: now + phase,
-            frame: 0,
-            paced: VecDeque::new(),
-            next_paced: now,
-            pace: f64::from(bits) * PACING_FACTOR / 8.0,
-        });
+        let (publishing, offer) = publish_offer(&mut peer.pc, publisher, loud, now)?;
+        peer.publishing = Some(publishing);
         let id = self.push_peer(peer)?;
         self.after_io(id.0, now);
-        Ok((id, offer.sdp))
+        Ok((id, offer))
     }
 
     fn set_answer(&mut self, id: PeerId, sdp: String, now: Instant) -> Result<(), String> {
         let peer = self.peers.get_mut(id.0).ok_or("no such peer")?;
-        let answer = RTCSessionDescription::answer(sdp).map_err(|e| e.to_string())?;
-        peer.pc
-            .set_remote_description(now, answer)
-            .map_err(|e| e.to_string())?;
-        // what the answer negotiated: payload types and extension ids
-        if let Some(p) = peer.publishing.as_mut() {
-            if let Some(a) = p.audio.as_mut() {
-                let params = peer
-                    .pc
-                    .rtp_sender(a.sender)
-                    .ok_or("no audio sender")?
-                    .get_parameters()
-                    .clone();
-                let opus = params
-                    .rtp_parameters
-                    .codecs
-                    .iter()
-                    .find(|c| c.rtp_codec.mime_type.eq_ignore_ascii_case("audio/opus"));
-                match opus {
-                    Some(c) => {
-                        a.pt = c.payload_type;
-                        a.level = ext_id(&params.rtp_parameters.header_extensions, AUDIO_LEVEL);
-                    }
-                    None => p.audio = None,
-                }
-            }
-            if let Some(v) = p.video.as_mut() {
-                let sender = v.sender;
-                let params = peer
-                    .pc
-                    .rtp_sender(sender)
-                    .ok_or("no video sender")?
-                    .get_parameters()
-                    .clone();
-                let vp8 = params
-                    .rtp_parameters
-                    .codecs
-                    .iter()
-                    .find(|c| c.rtp_codec.mime_type.eq_ignore_ascii_case("video/VP8"))
-                    .ok_or("the answer has no VP8")?;
-                v.pt = vp8.payload_type;
-                let exts = &params.rtp_parameters.header_extensions;
-                v.mid_ext = ext_id(exts, MID);
-                v.rid_ext = ext_id(exts, RID);
-                let transceivers: Vec<_> = peer.pc.get_transceivers().collect();
-                let mid = transceivers.into_iter().find_map(|t| {
-                    let t = peer.pc.rtp_transceiver(t)?;
-                    (t.sender() == Some(sender)).then(|| t.mid().clone())?
-                });
-                v.mid = Bytes::from(mid.unwrap_or_default().into_bytes());
-            }
-        }
+        apply_answer(&mut peer.pc, peer.publishing.as_mut(), sdp, now)?;
         self.after_io(id.0, now);
         Ok(())
     }
 
     fn add_subscriber(&mut self, offer: String, now: Instant) -> Result<(PeerId, String), String> {
         let mut peer = new_peer(self.address, now).map_err(|e| e.to_string())?;
-        let offer = RTCSessionDescription::offer(offer).map_err(|e| e.to_string())?;
-        peer.pc
-            .set_remote_description(now, offer)
-            .map_err(|e| e.to_string())?;
-        let answer = peer.pc.create_answer(None).map_err(|e| e.to_string())?;
-        peer.pc
-            .set_local_description(now, answer.clone())
-            .map_err(|e| e.to_string())?;
+        let answer = subscribe_answer(&mut peer.pc, offer, now)?;
         let id = self.push_peer(peer).map_err(|e| e.to_string())?;
         self.after_io(id.0, now);
-        Ok((id, answer.sdp))
+        Ok((id, answer))
     }
 
     // ------------------------------------------------------------------------ time and media
@@ -904,8 +812,7 @@ impl Looper {
                         if !peer.connected
                             && let Some(p) = peer.publishing.as_mut()
                         {
-                            p.next_audio = p.next_audio.max(now);
-                            p.next_frame = p.next_frame.max(now);
+                            p.restart(now);
                         }
                         peer.connected = true;
                     }
@@ -952,21 +859,8 @@ impl Looper {
             // media is read here so that each packet meets its own receive timestamp
             while let Some(TaggedRTCMessage { message, .. }) = peer.pc.poll_read() {
                 match message {
-                    RTCMessage::RtpPacket(_, packet) => {
-                        if peer.publishing.is_none()
-                            && let Some(m) = Marker::read(&packet.payload)
-                        {
-                            self.report.received += 1;
-                            let latency = rx_ns.saturating_sub(m.sent_ns) / 1000;
-                            self.report.latency[bucket(latency)] += 1;
-                            if latency > 20_000 {
-                                self.report.slow[usize::from(m.kind.min(3))] += 1;
-                            }
-                            self.report
-                                .first
-                                .entry((PeerId(i), m.publisher, m.kind))
-                                .or_insert(now);
-                        }
+                    RTCMessage::RtpPacket(_, packet) if peer.publishing.is_none() => {
+                        self.report.record(PeerId(i), &packet.payload, rx_ns, now);
                     }
                     RTCMessage::RtcpPacket(_, packets) => {
                         if let Some(p) = peer.publishing.as_mut() {
@@ -983,8 +877,157 @@ impl Looper {
     }
 }
 
+/// A publisher's tracks (audio, three video layers) and its SDP offer.
+pub fn publish_offer(
+    pc: &mut RTCPeerConnection,
+    publisher: u32,
+    loud: bool,
+    now: Instant,
+) -> io::Result<(Publishing, String)> {
+    let rtc_err = |e: rtc::shared::error::Error| io::Error::other(e.to_string());
+    let base = 0x1000_0000 + publisher * 16;
+    let audio_track = MediaStreamTrack::new(
+        format!("s{publisher}"),
+        format!("a{publisher}"),
+        "audio".into(),
+        RtpCodecKind::Audio,
+        vec![encoding("", base, "audio/opus", 48000, 2)],
+    );
+    let audio_sender = pc.add_track(audio_track).map_err(rtc_err)?;
+    let codings = LAYERS
+        .iter()
+        .enumerate()
+        .map(|(i, (rid, _, _))| encoding(rid, base + 1 + i as u32, "video/VP8", 90000, 0))
+        .collect();
+    let video_track = MediaStreamTrack::new(
+        format!("s{publisher}"),
+        format!("v{publisher}"),
+        "video".into(),
+        RtpCodecKind::Video,
+        codings,
+    );
+    let video_sender = pc.add_track(video_track).map_err(rtc_err)?;
+    let offer = pc.create_offer(None).map_err(rtc_err)?;
+    pc.set_local_description(now, offer.clone())
+        .map_err(rtc_err)?;
+    // stagger the publishers so that their frames do not all fall on the same instant
+    let phase = Duration::from_micros(u64::from(publisher.wrapping_mul(7919)) % 33_333);
+    let bits: u32 = LAYERS.iter().map(|l| l.1).sum();
+    let publishing = Publishing {
+        publisher,
+        loud,
+        audio: Some(AudioTx {
+            sender: audio_sender,
+            ssrc: base,
+            pt: 0,
+            level: None,
+            seq: 0,
+        }),
+        video: Some(VideoTx {
+            sender: video_sender,
+            pt: 0,
+            mid_ext: None,
+            rid_ext: None,
+            mid: Bytes::new(),
+            layers: LAYERS
+                .iter()
+                .enumerate()
+                .map(|(i, (rid, _, _))| LayerTx {
+                    ssrc: base + 1 + i as u32,
+                    rid,
+                    seq: (publisher as u16).wrapping_mul(1000),
+                    picture_id: 0,
+                    keyframe_wanted: true,
+                    last_keyframe: None,
+                })
+                .collect(),
+        }),
+        next_audio: now + phase,
+        next_frame: now + phase,
+        frame: 0,
+        paced: VecDeque::new(),
+        next_paced: now,
+        pace: f64::from(bits) * PACING_FACTOR / 8.0,
+    };
+    Ok((publishing, offer.sdp))
+}
+
+/// The SFU's answer to a publisher: what it negotiated (payload types, extension ids).
+pub fn apply_answer(
+    pc: &mut RTCPeerConnection,
+    publishing: Option<&mut Publishing>,
+    sdp: String,
+    now: Instant,
+) -> Result<(), String> {
+    let answer = RTCSessionDescription::answer(sdp).map_err(|e| e.to_string())?;
+    pc.set_remote_description(now, answer)
+        .map_err(|e| e.to_string())?;
+    let Some(p) = publishing else {
+        return Ok(());
+    };
+    if let Some(a) = p.audio.as_mut() {
+        let params = pc
+            .rtp_sender(a.sender)
+            .ok_or("no audio sender")?
+            .get_parameters()
+            .clone();
+        let opus = params
+            .rtp_parameters
+            .codecs
+            .iter()
+            .find(|c| c.rtp_codec.mime_type.eq_ignore_ascii_case("audio/opus"));
+        match opus {
+            Some(c) => {
+                a.pt = c.payload_type;
+                a.level = ext_id(&params.rtp_parameters.header_extensions, AUDIO_LEVEL);
+            }
+            None => p.audio = None,
+        }
+    }
+    if let Some(v) = p.video.as_mut() {
+        let sender = v.sender;
+        let params = pc
+            .rtp_sender(sender)
+            .ok_or("no video sender")?
+            .get_parameters()
+            .clone();
+        let vp8 = params
+            .rtp_parameters
+            .codecs
+            .iter()
+            .find(|c| c.rtp_codec.mime_type.eq_ignore_ascii_case("video/VP8"))
+            .ok_or("the answer has no VP8")?;
+        v.pt = vp8.payload_type;
+        let exts = &params.rtp_parameters.header_extensions;
+        v.mid_ext = ext_id(exts, MID);
+        v.rid_ext = ext_id(exts, RID);
+        let transceivers: Vec<_> = pc.get_transceivers().collect();
+        let mid = transceivers.into_iter().find_map(|t| {
+            let t = pc.rtp_transceiver(t)?;
+            (t.sender() == Some(sender)).then(|| t.mid().clone())?
+        });
+        v.mid = Bytes::from(mid.unwrap_or_default().into_bytes());
+    }
+    Ok(())
+}
+
+/// A subscriber's SDP answer to the SFU's offer.
+pub fn subscribe_answer(
+    pc: &mut RTCPeerConnection,
+    offer: String,
+    now: Instant,
+) -> Result<String, String> {
+    let offer = RTCSessionDescription::offer(offer).map_err(|e| e.to_string())?;
+    pc.set_remote_description(now, offer)
+        .map_err(|e| e.to_string())?;
+    let answer = pc.create_answer(None).map_err(|e| e.to_string())?;
+    pc.set_local_description(now, answer.clone())
+        .map_err(|e| e.to_string())?;
+    Ok(answer.sdp)
+}
+
 /// PLI and FIR from the SFU: the layers they name send a keyframe next.
-fn keyframe_requests(p: &mut Publishing, packets: &[Box<dyn rtc::rtcp::Packet>]) {
+pub fn keyframe_requests(p: &mut Publishing, packets: &[Box<dyn rtc::rtcp::Packet>]) {
     let Some(v) = p.video.as_mut() else {
         return;
     };
@@ -1064,29 +1107,30 @@ fn recv(fd: RawFd, buf: &mut [u8], control: &mut [u8]) -> Option<(usize, SocketA
     Some((n as usize, from, rx_ns))
 }
 
-/// Produce what is due: audio every 20 ms, a frame on every layer every 1/30 s (into the
-/// pacer), paced video packets. True if anything was written.
 fn send_media(peer: &mut Peer, now: Instant, report: &mut Report) -> bool {
     let Some(mut p) = peer.publishing.take() else {
         return false;
     };
-    let wrote = send_due(&mut p, &mut peer.pc, &peer.socket, now, report);
+    let socket = &peer.socket;
+    let wrote = send_due(&mut p, &mut peer.pc, now, report, &mut |pc| {
+        while let Some(out) = pc.poll_write() {
+            let _ = socket.send_to(&out.message, out.transport.peer_addr);
+        }
+    });
     peer.publishing = Some(p);
     wrote
 }
 
-fn send_due(
+/// Produce what is due: audio every 20 ms, a frame on every layer every 1/30 s (into the
+/// pacer), paced video packets; `flush` sends what the peer connection queued, after each
+/// packet (its send time is in its payload). True if anything was written.
+pub fn send_due(
     p: &mut Publishing,
     pc: &mut RTCPeerConnection,
-    socket: &UdpSocket,
     now: Instant,
     report: &mut Report,
+    flush: &mut dyn FnMut(&mut RTCPeerConnection),
 ) -> bool {
-    let flush = |pc: &mut RTCPeerConnection| {
-        while let Some(out) = pc.poll_write() {
-            let _ = socket.send_to(&out.message, out.transport.peer_addr);
-        }
-    };
     let mut wrote = false;
     // audio: not paced (libwebrtc sends audio at once)
     while now >= p.next_audio {

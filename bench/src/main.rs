@@ -1,20 +1,16 @@
 //! `bridge-bench`: the media bridge under a realistic group-call load, against Janus VideoRoom
 //! in the same run.
 //!
-//! Synthetic participants ([`load`]) publish audio and three simulcast video layers and
+//! Synthetic participants ([`bench::load`]) publish audio and three simulcast video layers and
 //! subscribe to every other participant of their room, as XEP-0521 sessions do: one publishing
 //! peer connection each, one subscribing peer connection per other participant. The SFU runs
 //! as a child process (ours: this binary as `serve-bridge`; Janus: `/usr/bin/janus`), so its
 //! CPU time and memory are read from `/proc` apart from the load generator's.
 
-mod janus;
-mod load;
-mod ours;
-mod sfu;
-
+use bench::load::{Generator, PeerId};
+use bench::sfu::Sfu;
+use bench::{janus, ours, sfu};
 use clap::{Parser, Subcommand};
-use load::{Generator, PeerId};
-use sfu::Sfu;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
