@@ -84,7 +84,9 @@ struct Room {
 /// The media bridge core. See the crate documentation.
 pub struct Bridge {
     setup: BridgeSetup,
-    endpoints: HashMap<EndpointId, Endpoint>,
+    /// Boxed: a peer connection is 8.5 kB inline, and the table keeps up to twice as many slots
+    /// as entries (and moves them all when it grows).
+    endpoints: HashMap<EndpointId, Box<Endpoint>>,
     ufrags: HashMap<String, EndpointId>,
     addrs: HashMap<SocketAddr, EndpointId>,
     rooms: HashMap<RoomId, Room>,
@@ -371,7 +373,7 @@ impl Bridge {
         self.ufrags.insert(ufrag.clone(), id);
         self.endpoints.insert(
             id,
-            Endpoint {
+            Box::new(Endpoint {
                 room: room_id,
                 participant,
                 pc,
@@ -387,7 +389,7 @@ impl Bridge {
                 tokens: f64::from(limits.packets_per_second),
                 tokens_at: now,
                 last_rx: now,
-            },
+            }),
         );
         self.events.push_back(Event::Answer { endpoint: id, sdp });
         self.process(id, now);
@@ -521,7 +523,7 @@ impl Bridge {
         self.ufrags.insert(ufrag.clone(), id);
         self.endpoints.insert(
             id,
-            Endpoint {
+            Box::new(Endpoint {
                 room: room_id,
                 participant: subscriber,
                 pc,
@@ -538,7 +540,7 @@ impl Bridge {
                 tokens: f64::from(self.setup.limits.packets_per_second),
                 tokens_at: now,
                 last_rx: now,
-            },
+            }),
         );
         self.retarget(id, now);
         self.events.push_back(Event::Offer { endpoint: id, sdp });
