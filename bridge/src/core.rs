@@ -389,6 +389,7 @@ impl Bridge {
                 tokens: f64::from(limits.packets_per_second),
                 tokens_at: now,
                 last_rx: now,
+                deadline_stale: false,
             }),
         );
         self.events.push_back(Event::Answer { endpoint: id, sdp });
@@ -540,6 +541,7 @@ impl Bridge {
                 tokens: f64::from(self.setup.limits.packets_per_second),
                 tokens_at: now,
                 last_rx: now,
+                deadline_stale: false,
             }),
         );
         self.retarget(id, now);
@@ -734,10 +736,16 @@ impl Bridge {
             },
             message: BytesMut::from(data),
         };
+        // SRTP/SRTCP on a connected endpoint (RFC 7983: first byte 128..=191)
+        let media = ep.connected && matches!(data.first(), Some(128..=191));
         if ep.pc.handle_read(msg).is_err() {
             self.totals.datagrams_dropped += 1;
         }
-        self.process(id, now);
+        if media {
+            self.process_media(id, now);
+        } else {
+            self.process(id, now);
+        }
     }
 
     fn learn_address(&mut self, id: EndpointId, addr: SocketAddr) {
@@ -789,6 +797,19 @@ impl Bridge {
     }
 
     fn tick(&mut self, now: Instant) {
+        // deadlines not read after media (see `process_media`)
+        let stale: Vec<EndpointId> = self
+            .endpoints
+            .iter_mut()
+            .filter(|(_, e)| e.deadline_stale)
+            .map(|(id, e)| {
+                e.deadline_stale = false;
+                *id
+            })
+            .collect();
+        for id in stale {
+            self.schedule(id);
+        }
         // connect deadlines and silent peers
         let late: Vec<(EndpointId, &'static str)> = self
             .endpoints
@@ -852,8 +873,23 @@ impl Bridge {
 
     // ---------------------------------------------------------------- the pipeline
 
-    /// Drain what one endpoint's peer connection produced: events, media, datagrams.
+    /// Drain what one endpoint's peer connection produced: events, media, datagrams; then
+    /// take its next deadline.
     fn process(&mut self, id: EndpointId, now: Instant) {
+        self.drain(id, now, true);
+    }
+
+    /// [`Self::process`] for media: the deadline is taken at the next tick.
+    ///
+    /// Reading the deadline walks every handler and interceptor of the peer connection, and
+    /// media moves none of them earlier: the report, NACK and TWCC timers are armed once, by the
+    /// first packet, and then move only when they fire (which reads the deadline again). Doing it
+    /// per packet and per subscriber was a tenth of the bridge's instructions.
+    fn process_media(&mut self, id: EndpointId, now: Instant) {
+        self.drain(id, now, false);
+    }
+
+    fn drain(&mut self, id: EndpointId, now: Instant, reschedule: bool) {
         let mut failed = false;
         let mut connected_now = false;
         let mut reads = Vec::new();
@@ -914,7 +950,11 @@ impl Bridge {
             }
         }
         self.drain_writes(id);
-        self.schedule(id);
+        if reschedule || failed || connected_now {
+            self.schedule(id);
+        } else if let Some(ep) = self.endpoints.get_mut(&id) {
+            ep.deadline_stale = true;
+        }
         if failed {
             self.close(id, CloseReason::Failed);
         }
@@ -1035,6 +1075,7 @@ impl Bridge {
                         contents: out.message,
                     });
                 }
+                sub_ep.deadline_stale = true;
             }
         }
         if let Some(member) = self
@@ -1044,17 +1085,6 @@ impl Bridge {
         {
             member.subscribers = subscribers;
         }
-        for sub_id in self.subscribers_of(room_id, participant) {
-            self.schedule(sub_id);
-        }
-    }
-
-    fn subscribers_of(&self, room: RoomId, participant: ParticipantId) -> Vec<EndpointId> {
-        self.rooms
-            .get(&room)
-            .and_then(|r| r.members.get(&participant))
-            .map(|m| m.subscribers.clone())
-            .unwrap_or_default()
     }
 
     /// RTCP from a subscriber: keyframe requests go to the publisher's layer it receives.

@@ -61,6 +61,9 @@ pub(crate) struct Endpoint {
     pub tokens_at: Instant,
     /// The last datagram accepted from the peer.
     pub last_rx: Instant,
+    /// Media moved since the peer connection's deadline was last read (see
+    /// `Bridge::process_media`): read it at the next tick.
+    pub deadline_stale: bool,
 }
 
 pub(crate) enum Role {
