@@ -359,16 +359,17 @@ pub(crate) fn subscriber_media_engine(
 }
 
 /// Interceptors of a publishing endpoint: NACK what is lost, TWCC feedback so the sender
-/// adapts, receiver reports.
+/// adapts, receiver reports. Nothing for sending: the endpoint only receives, and every
+/// interceptor costs each packet a pass through its queue.
 pub(crate) fn publisher_interceptors() -> Registry {
     Registry::new()
         .with(Slot::NackGenerator, NackGeneratorBuilder::new().build())
         .with(Slot::TwccReceiver, TwccReceiverBuilder::new().build())
         .with(Slot::ReceiverReport, ReceiverReportBuilder::new().build())
-        .with(Slot::SenderReport, SenderReportBuilder::new().build())
 }
 
-/// Interceptors of a subscribing endpoint: answer NACKs from a short history, sender reports.
+/// Interceptors of a subscribing endpoint: answer NACKs from a short history, sender reports,
+/// keyframe requests to the application. Nothing for receiving: the endpoint only sends.
 pub(crate) fn subscriber_interceptors() -> Registry {
     Registry::new()
         .with(
@@ -377,7 +378,6 @@ pub(crate) fn subscriber_interceptors() -> Registry {
                 .with_size(SUBSCRIBER_NACK_HISTORY)
                 .build(),
         )
-        .with(Slot::ReceiverReport, ReceiverReportBuilder::new().build())
         .with(Slot::SenderReport, SenderReportBuilder::new().build())
         .with(
             Slot::from(crate::tap::KEYFRAME_REQUEST_SLOT),
