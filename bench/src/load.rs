@@ -15,12 +15,16 @@
 //! (`SO_TIMESTAMPNS`), so that the generator's own scheduling does not count.
 
 use bytes::{Bytes, BytesMut};
-use rtc::interceptor::Registry;
+use rtc::interceptor::{
+    NackGeneratorBuilder, NackResponderBuilder, ReceiverReportBuilder, Registry,
+    SenderReportBuilder, Slot,
+};
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::RTCPeerConnection;
 use rtc::peer_connection::RTCPeerConnectionBuilder;
 use rtc::peer_connection::configuration::interceptor_registry::{
-    configure_nack, configure_rtcp_reports, configure_simulcast_extension_headers, configure_twcc,
+    configure_nack, configure_simulcast_extension_headers, configure_twcc_receiver_only,
+    configure_twcc_sender_only,
 };
 use rtc::peer_connection::configuration::media_engine::MediaEngine;
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
@@ -384,7 +388,17 @@ struct Peer {
     timeout: Option<Instant>,
 }
 
-fn media_engine() -> rtc::shared::error::Result<(MediaEngine, Registry)> {
+/// Which way a peer's media goes: it sets the interceptors, as a browser's are per direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Sends: answers NACKs from its history, sends sender reports, numbers packets for TWCC,
+    /// hears keyframe requests.
+    Publisher,
+    /// Receives: NACKs what is lost, sends receiver reports and TWCC feedback.
+    Subscriber,
+}
+
+fn media_engine(role: Role) -> rtc::shared::error::Result<(MediaEngine, Registry)> {
     let mut me = MediaEngine::default();
     me.register_default_codecs()?;
     me.register_header_extension(
@@ -401,21 +415,29 @@ fn media_engine() -> rtc::shared::error::Result<(MediaEngine, Registry)> {
             None,
         )?;
     }
-    let registry = configure_nack(Registry::new(), &mut me);
+    // the feedback and extensions are negotiated the same for both; the interceptors differ
+    let _ = configure_nack(Registry::new(), &mut me);
     configure_simulcast_extension_headers(&mut me)?;
-    let registry = configure_twcc(registry, &mut me)?;
-    let registry = configure_rtcp_reports(registry).with(
-        rtc::interceptor::Slot::from(bridge::KEYFRAME_REQUEST_SLOT),
-        bridge::KeyframeRequests::default(),
-    );
+    let registry = match role {
+        Role::Publisher => configure_twcc_sender_only(Registry::new(), &mut me)?
+            .with(Slot::NackResponder, NackResponderBuilder::new().build())
+            .with(Slot::SenderReport, SenderReportBuilder::new().build())
+            .with(
+                Slot::from(bridge::KEYFRAME_REQUEST_SLOT),
+                bridge::KeyframeRequests::default(),
+            ),
+        Role::Subscriber => configure_twcc_receiver_only(Registry::new(), &mut me)?
+            .with(Slot::NackGenerator, NackGeneratorBuilder::new().build())
+            .with(Slot::ReceiverReport, ReceiverReportBuilder::new().build()),
+    };
     Ok((me, registry))
 }
 
 /// A peer connection as a browser's: full ICE, default codecs, NACK, TWCC, reports, and one
 /// host candidate at `local`.
-pub fn new_pc(local: SocketAddr, now: Instant) -> io::Result<RTCPeerConnection> {
+pub fn new_pc(local: SocketAddr, role: Role, now: Instant) -> io::Result<RTCPeerConnection> {
     let rtc_err = |e: rtc::shared::error::Error| io::Error::other(e.to_string());
-    let (me, registry) = media_engine().map_err(rtc_err)?;
+    let (me, registry) = media_engine(role).map_err(rtc_err)?;
     // connectivity checks paced as Chromium paces them before a pair is writable (48 ms),
     // and kept up for 10 s rather than rtc's 7 tries: a subscriber's checks may reach the
     // SFU before its answer does
@@ -446,7 +468,7 @@ pub fn new_pc(local: SocketAddr, now: Instant) -> io::Result<RTCPeerConnection> 
     Ok(pc)
 }
 
-fn new_peer(address: IpAddr, now: Instant) -> io::Result<Peer> {
+fn new_peer(address: IpAddr, role: Role, now: Instant) -> io::Result<Peer> {
     let socket = UdpSocket::bind(SocketAddr::new(address, 0))?;
     socket.set_nonblocking(true)?;
     let one: libc::c_int = 1;
@@ -475,7 +497,7 @@ fn new_peer(address: IpAddr, now: Instant) -> io::Result<Peer> {
         )
     };
     let local = socket.local_addr()?;
-    let pc = new_pc(local, now)?;
+    let pc = new_pc(local, role, now)?;
     Ok(Peer {
         pc,
         socket,
@@ -760,7 +782,7 @@ impl Looper {
         loud: bool,
         now: Instant,
     ) -> io::Result<(PeerId, String)> {
-        let mut peer = new_peer(self.address, now)?;
+        let mut peer = new_peer(self.address, Role::Publisher, now)?;
         let (publishing, offer) = publish_offer(&mut peer.pc, publisher, loud, now)?;
         peer.publishing = Some(publishing);
         let id = self.push_peer(peer)?;
@@ -776,7 +798,7 @@ impl Looper {
     }
 
     fn add_subscriber(&mut self, offer: String, now: Instant) -> Result<(PeerId, String), String> {
-        let mut peer = new_peer(self.address, now).map_err(|e| e.to_string())?;
+        let mut peer = new_peer(self.address, Role::Subscriber, now).map_err(|e| e.to_string())?;
         let answer = subscribe_answer(&mut peer.pc, offer, now)?;
         let id = self.push_peer(peer).map_err(|e| e.to_string())?;
         self.after_io(id.0, now);

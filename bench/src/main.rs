@@ -160,6 +160,8 @@ struct Row {
     lost_subscriptions: usize,
     /// Packets slower than 20 ms by kind, and keyframes sent, in the window.
     slow: [u64; 4],
+    /// The load generator's CPU seconds per second in the window (it shares the machine).
+    generator_cpu: f64,
     /// Datagrams dropped by the kernel for full receive buffers (SFU and peers), whole run.
     kernel_drops: u64,
     send_errors: [u64; 4],
@@ -321,10 +323,12 @@ fn run(kind: &str, scenario: Scenario, cli: &Cli) -> Result<Row, String> {
     let own0 = sfu.packets_forwarded();
     generator.start_window();
     let cpu0 = procfs::cpu_seconds(pid);
+    let gen0 = procfs::cpu_seconds(std::process::id());
     let t0 = Instant::now();
     std::thread::sleep(Duration::from_secs(cli.seconds));
     let report = generator.report();
     let cpu1 = procfs::cpu_seconds(pid);
+    let gen1 = procfs::cpu_seconds(std::process::id());
     let own1 = sfu.packets_forwarded();
     let elapsed = report
         .window_started
@@ -394,6 +398,7 @@ fn run(kind: &str, scenario: Scenario, cli: &Cli) -> Result<Row, String> {
         },
         lost_subscriptions,
         slow: report.slow,
+        generator_cpu: (gen1 - gen0) / elapsed,
         kernel_drops: procfs::udp_rcvbuf_errors() - drops0,
         send_errors: report.send_errors,
         keyframes: report.keyframes,
@@ -535,12 +540,13 @@ fn print_rows(rows: &[Row]) {
             .map_or(String::new(), |o| format!(", bridge's own count {o:.0}/s"));
         println!(
             "{} {}: publishers sent {:.0} pkt/s, subscribers received {:.0} pkt/s{own}; subscriptions without video: {}; \
-             datagrams dropped by full socket buffers: {}; slower than 20 ms (audio, q, h, f): {:?}; keyframes sent: {}; send errors: {:?}",
+             load generator CPU {:.0}%; datagrams dropped by full socket buffers: {}; slower than 20 ms (audio, q, h, f): {:?}; keyframes sent: {}; send errors: {:?}",
             r.scenario,
             r.sfu,
             r.sent_pps,
             r.pps,
             r.lost_subscriptions,
+            r.generator_cpu * 100.0,
             r.kernel_drops,
             r.slow,
             r.keyframes,

@@ -127,11 +127,11 @@ impl Sim {
         }
     }
 
-    fn add_peer(&mut self) -> usize {
+    fn add_peer(&mut self, role: load::Role) -> usize {
         let i = self.peers.len();
         let port = 20_000 + i as u16;
         let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)), port);
-        let pc = load::new_pc(addr, self.now).expect("peer connection");
+        let pc = load::new_pc(addr, role, self.now).expect("peer connection");
         self.peers.push(VPeer {
             pc,
             addr,
@@ -312,7 +312,7 @@ pub fn run(rooms: u32, per_room: u32, seconds: f64) -> Result<Outcome, String> {
         let members: Vec<u32> = (0..per_room).map(|k| room * per_room + k).collect();
         // everyone publishes
         for &participant in &members {
-            let i = sim.add_peer();
+            let i = sim.add_peer(load::Role::Publisher);
             let now = sim.now;
             let (publishing, offer) = load::publish_offer(
                 &mut sim.peers[i].pc,
@@ -358,7 +358,7 @@ pub fn run(rooms: u32, per_room: u32, seconds: f64) -> Result<Outcome, String> {
                 else {
                     return Err(format!("no offer: {:?}", sim.events));
                 };
-                let i = sim.add_peer();
+                let i = sim.add_peer(load::Role::Subscriber);
                 let now = sim.now;
                 let answer = load::subscribe_answer(&mut sim.peers[i].pc, sdp, now)?;
                 sim.drain_peer(i);
