@@ -383,7 +383,7 @@ impl Bridge {
                 connect_by: Some(now + CONNECT_TIMEOUT),
                 role: Role::Publisher(Publisher {
                     tracks,
-                    ssrcs: HashMap::new(),
+                    ssrcs: Vec::new(),
                     declared: summary.ssrcs,
                 }),
                 tokens: f64::from(limits.packets_per_second),
@@ -461,7 +461,7 @@ impl Bridge {
             let track = MediaStreamTrack::new(
                 stream_id,
                 track_id.clone(),
-                track_id.clone(),
+                track_id,
                 kind,
                 vec![RTCRtpEncodingParameters {
                     rtp_coding_parameters: RTCRtpCodingParameters {
@@ -481,7 +481,7 @@ impl Bridge {
             };
             pc.add_transceiver_from_track(track, Some(init))
                 .map_err(rtc_err)?;
-            streams.push((*index, *video, ssrc, track_id, primary.rtp_codec.clock_rate));
+            streams.push((*index, *video, ssrc, primary.rtp_codec.clock_rate));
         }
         let offer = pc.create_offer(None).map_err(rtc_err)?;
         pc.set_local_description(now, offer).map_err(rtc_err)?;
@@ -494,7 +494,7 @@ impl Bridge {
         let ours = crate::endpoint::OfferedIds::parse(&sdp);
         let out = streams
             .into_iter()
-            .map(|(index, video, ssrc, track_id, clock_rate)| {
+            .map(|(index, video, ssrc, clock_rate)| {
                 let codecs = &plan[index].2;
                 let pt_map = codecs
                     .iter()
@@ -505,7 +505,6 @@ impl Bridge {
                     index,
                     video,
                     ssrc,
-                    track_id,
                     pt_map,
                     if video { None } else { ours.audio_level(index) },
                     clock_rate,
@@ -925,9 +924,10 @@ impl Bridge {
                             let l = track.layers.iter().position(|l| l.rid == rid).unwrap_or(0);
                             if let Some(layer) = track.layers.get_mut(l) {
                                 if let Some(old) = layer.ssrc.replace(init.ssrc) {
-                                    p.ssrcs.remove(&old);
+                                    p.ssrcs.retain(|(s, _)| *s != old);
                                 }
-                                p.ssrcs.insert(init.ssrc, (t, l));
+                                p.ssrcs.retain(|(s, _)| *s != init.ssrc);
+                                p.ssrcs.push((init.ssrc, (t, l)));
                             }
                         }
                     }
@@ -998,7 +998,9 @@ impl Bridge {
         let Role::Publisher(p) = &mut ep.role else {
             return;
         };
-        let Some(&(track_index, layer_index)) = p.ssrcs.get(&packet.header.ssrc) else {
+        let Some(&(_, (track_index, layer_index))) =
+            p.ssrcs.iter().find(|(s, _)| *s == packet.header.ssrc)
+        else {
             return;
         };
         if packet.payload.is_empty() {
@@ -1058,9 +1060,10 @@ impl Bridge {
                     header,
                     payload: packet.payload.clone(),
                 };
+                // rtc routes what is written by SSRC; the track id is not read on this path
                 let message = TaggedRTCMessage {
                     now,
-                    message: RTCMessage::RtpPacket(stream.track_id.clone(), out),
+                    message: RTCMessage::RtpPacket(String::new(), out),
                 };
                 if sub_ep.pc.handle_write(message).is_ok() {
                     self.totals.packets_forwarded += 1;

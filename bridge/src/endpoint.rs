@@ -19,7 +19,6 @@ use rtc::rtp_transceiver::RTCRtpReceiverId;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpHeaderExtensionCapability, RtpCodecKind,
 };
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -74,8 +73,8 @@ pub(crate) enum Role {
 /// A publishing endpoint: the tracks it sends and how its SSRCs map to them.
 pub(crate) struct Publisher {
     pub tracks: Vec<PublishedTrack>,
-    /// media SSRC -> (track, layer)
-    pub ssrcs: HashMap<u32, (usize, usize)>,
+    /// media SSRC -> (track, layer); a handful, one per layer that has started
+    pub ssrcs: Vec<(u32, (usize, usize))>,
     /// SSRCs the offer declared (reserved in the room).
     pub declared: Vec<u32>,
 }

@@ -15,7 +15,6 @@ pub(crate) struct OutStream {
     pub source: usize,
     pub video: bool,
     pub ssrc: u32,
-    pub track_id: String,
     /// Publisher payload type -> subscriber payload type.
     pub pt_map: Vec<(u8, u8)>,
     /// The audio-level extension id on the subscriber's side.
@@ -51,7 +50,6 @@ impl OutStream {
         source: usize,
         video: bool,
         ssrc: u32,
-        track_id: String,
         pt_map: Vec<(u8, u8)>,
         audio_level_id: Option<u8>,
         clock_rate: u32,
@@ -60,7 +58,6 @@ impl OutStream {
             source,
             video,
             ssrc,
-            track_id,
             pt_map,
             audio_level_id,
             clock_rate,
@@ -185,7 +182,7 @@ mod tests {
     #[test]
     fn layer_switch_waits_for_keyframe_and_keeps_numbering_continuous() {
         let t0 = Instant::now();
-        let mut s = OutStream::new(0, true, 7, "v".into(), vec![(96, 100)], None, 90_000);
+        let mut s = OutStream::new(0, true, 7, vec![(96, 100)], None, 90_000);
         s.target = Some(0);
         // layer 0 delta frames are dropped until its keyframe
         assert_eq!(
@@ -234,7 +231,7 @@ mod tests {
     #[test]
     fn audio_level_is_renumbered_and_others_dropped() {
         let t0 = Instant::now();
-        let mut s = OutStream::new(0, false, 9, "a".into(), vec![(111, 109)], Some(3), 48_000);
+        let mut s = OutStream::new(0, false, 9, vec![(111, 109)], Some(3), 48_000);
         let mut h = header(1, 960, 5);
         h.payload_type = 111;
         h.set_extension(1, bytes::Bytes::from_static(&[0x9e]))
