@@ -26,6 +26,7 @@ use rtc::rtp_transceiver::rtp_sender::{
 use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use rtc::sansio::Protocol;
 use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
+use rustc_hash::FxHashMap;
 use std::collections::hash_map::RandomState;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::hash::{BuildHasher, Hasher};
@@ -75,7 +76,7 @@ struct Member {
 }
 
 struct Room {
-    members: HashMap<ParticipantId, Member>,
+    members: FxHashMap<ParticipantId, Member>,
     speaker: SpeakerDetector<ParticipantId>,
     /// SSRCs declared by publishers, so that no one can claim another's.
     ssrcs: HashMap<u32, ParticipantId>,
@@ -86,15 +87,15 @@ pub struct Bridge {
     setup: BridgeSetup,
     /// Boxed: a peer connection is 8.5 kB inline, and the table keeps up to twice as many slots
     /// as entries (and moves them all when it grows).
-    endpoints: HashMap<EndpointId, Box<Endpoint>>,
+    endpoints: FxHashMap<EndpointId, Box<Endpoint>>,
     ufrags: HashMap<String, EndpointId>,
     addrs: HashMap<SocketAddr, EndpointId>,
-    rooms: HashMap<RoomId, Room>,
+    rooms: FxHashMap<RoomId, Room>,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
     /// Endpoint deadlines, earliest first.
     timers: BTreeSet<(Instant, EndpointId)>,
-    deadlines: HashMap<EndpointId, Instant>,
+    deadlines: FxHashMap<EndpointId, Instant>,
     next_tick: Option<Instant>,
     random: RandomState,
     counter: u64,
@@ -105,14 +106,14 @@ impl Bridge {
     pub fn new(setup: BridgeSetup) -> Self {
         Self {
             setup,
-            endpoints: HashMap::new(),
+            endpoints: FxHashMap::default(),
             ufrags: HashMap::new(),
             addrs: HashMap::new(),
-            rooms: HashMap::new(),
+            rooms: FxHashMap::default(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             timers: BTreeSet::new(),
-            deadlines: HashMap::new(),
+            deadlines: FxHashMap::default(),
             next_tick: None,
             random: RandomState::new(),
             counter: 0,
@@ -360,7 +361,7 @@ impl Bridge {
         }
 
         let room = self.rooms.entry(room_id).or_insert_with(|| Room {
-            members: HashMap::new(),
+            members: FxHashMap::default(),
             speaker: SpeakerDetector::new(self.setup.speaker),
             ssrcs: HashMap::new(),
         });
