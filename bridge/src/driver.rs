@@ -108,6 +108,7 @@ impl BridgeHandle {
                     inbox,
                     events,
                     recv: RecvBatch::new(),
+                    send: SendBatch::default(),
                 };
                 if let Err(e) = driver.run() {
                     tracing::error!("bridge thread stopped: {e}");
@@ -173,6 +174,7 @@ struct Driver {
     inbox: mpsc::Receiver<Message>,
     events: tokio_mpsc::UnboundedSender<Event>,
     recv: RecvBatch,
+    send: SendBatch,
 }
 
 impl Driver {
@@ -256,34 +258,94 @@ impl Driver {
                 if let Some(source) = source {
                     self.bridge.handle_datagram(now, source, data);
                 }
+                // what one datagram produced goes out before the next is read: a publisher's
+                // packet reaches its subscribers without waiting for the rest of the batch
+                self.transmit()?;
             }
-            self.flush()?;
             if n < BATCH {
                 break;
             }
         }
-        Ok(())
+        self.flush()
     }
 
-    fn flush(&mut self) -> io::Result<()> {
-        let mut batch = Vec::with_capacity(BATCH);
+    /// Send every queued datagram, [`BATCH`] per `sendmmsg`.
+    fn transmit(&mut self) -> io::Result<()> {
         loop {
-            while batch.len() < BATCH {
+            while self.send.transmits.len() < BATCH {
                 match self.bridge.poll_transmit() {
-                    Some(t) => batch.push(t),
+                    Some(t) => self.send.transmits.push(t),
                     None => break,
                 }
             }
-            if batch.is_empty() {
-                break;
+            if self.send.transmits.is_empty() {
+                return Ok(());
             }
-            send_batch(self.socket.as_raw_fd(), &batch)?;
-            batch.clear();
+            self.send.send(self.socket.as_raw_fd());
         }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.transmit()?;
         while let Some(event) = self.bridge.poll_event() {
             let _ = self.events.send(event);
         }
         Ok(())
+    }
+}
+
+/// Buffers for `sendmmsg`, kept between calls.
+#[derive(Default)]
+struct SendBatch {
+    transmits: Vec<crate::core::Transmit>,
+    addrs: Vec<(libc::sockaddr_storage, u32)>,
+    iovecs: Vec<libc::iovec>,
+    headers: Vec<libc::mmsghdr>,
+}
+
+impl SendBatch {
+    /// Send and clear `transmits`. A datagram the kernel refuses (a full buffer, an
+    /// unreachable peer) is dropped, as UDP does.
+    fn send(&mut self, fd: RawFd) {
+        self.addrs.clear();
+        self.addrs
+            .extend(self.transmits.iter().map(|t| to_sockaddr(t.destination)));
+        self.iovecs.clear();
+        self.iovecs
+            .extend(self.transmits.iter().map(|t| libc::iovec {
+                iov_base: t.contents.as_ptr() as *mut _,
+                iov_len: t.contents.len(),
+            }));
+        self.headers.clear();
+        for (iov, (addr, len)) in self.iovecs.iter_mut().zip(self.addrs.iter_mut()) {
+            // SAFETY: plain data; the pointers set below stay valid until the call returns.
+            let mut h: libc::mmsghdr = unsafe { MaybeUninit::zeroed().assume_init() };
+            h.msg_hdr.msg_name = (addr as *mut libc::sockaddr_storage).cast();
+            h.msg_hdr.msg_namelen = *len;
+            h.msg_hdr.msg_iov = iov;
+            h.msg_hdr.msg_iovlen = 1;
+            self.headers.push(h);
+        }
+        let mut sent = 0;
+        while sent < self.headers.len() {
+            // SAFETY: headers[sent..] are valid mmsghdr pointing at live buffers.
+            let n = unsafe {
+                libc::sendmmsg(
+                    fd,
+                    self.headers[sent..].as_mut_ptr(),
+                    (self.headers.len() - sent) as u32,
+                    0,
+                )
+            };
+            if n < 0 {
+                if io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+                    sent += 1;
+                }
+                continue;
+            }
+            sent += n as usize;
+        }
+        self.transmits.clear();
     }
 }
 
@@ -403,56 +465,6 @@ fn grow_buffers(socket: &UdpSocket) {
             );
         }
     }
-}
-
-fn send_batch(fd: RawFd, batch: &[crate::core::Transmit]) -> io::Result<()> {
-    let mut addrs: Vec<(libc::sockaddr_storage, u32)> =
-        batch.iter().map(|t| to_sockaddr(t.destination)).collect();
-    let mut iovecs: Vec<libc::iovec> = batch
-        .iter()
-        .map(|t| libc::iovec {
-            iov_base: t.contents.as_ptr() as *mut _,
-            iov_len: t.contents.len(),
-        })
-        .collect();
-    let mut headers: Vec<libc::mmsghdr> = iovecs
-        .iter_mut()
-        .zip(addrs.iter_mut())
-        .map(|(iov, (addr, len))| {
-            // SAFETY: plain data, pointers valid for the call below.
-            let mut h: libc::mmsghdr = unsafe { MaybeUninit::zeroed().assume_init() };
-            h.msg_hdr.msg_name = (addr as *mut libc::sockaddr_storage).cast();
-            h.msg_hdr.msg_namelen = *len;
-            h.msg_hdr.msg_iov = iov;
-            h.msg_hdr.msg_iovlen = 1;
-            h
-        })
-        .collect();
-    let mut sent = 0;
-    while sent < headers.len() {
-        // SAFETY: headers[sent..] are valid mmsghdr pointing at live buffers.
-        let n = unsafe {
-            libc::sendmmsg(
-                fd,
-                headers[sent..].as_mut_ptr(),
-                (headers.len() - sent) as u32,
-                0,
-            )
-        };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            match e.kind() {
-                io::ErrorKind::Interrupted => continue,
-                // a full buffer or an unreachable peer drops this datagram, as UDP does
-                _ => {
-                    sent += 1;
-                    continue;
-                }
-            }
-        }
-        sent += n as usize;
-    }
-    Ok(())
 }
 
 fn to_sockaddr(addr: SocketAddr) -> (libc::sockaddr_storage, u32) {
