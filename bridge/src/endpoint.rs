@@ -28,10 +28,12 @@ const MID_URI: &str = "urn:ietf:params:rtp-hdrext:sdes:mid";
 const RID_URI: &str = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
 const RRID_URI: &str = "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id";
 
-/// Packets of retransmission history per forwarded video stream. At 1.5 Mbit/s (~150
-/// packets/s) this is about 0.8 s, ample for a NACK round trip, and it keeps a subscriber's
-/// history under ~150 kB per stream (15 subscriptions ≈ 2.3 MB → see the note in the README).
-pub(crate) const SUBSCRIBER_NACK_HISTORY: u16 = 128;
+/// Packets of retransmission history per forwarded video stream (a power of two, as rtc's
+/// NACK responder wants). A 1 Mbit/s 720p layer sends ~120 packets/s, so this is ~0.5 s of
+/// it (2 s of a thumbnail layer): a NACK comes one round trip after the gap. Each entry holds
+/// the packet, and with it the received datagram's buffer, which subscribers of the same
+/// layer share; at 16 participants the history is ~10% of the bridge's heap.
+pub(crate) const SUBSCRIBER_NACK_HISTORY: u16 = 64;
 
 /// A connection is given this long to come up after its descriptions are complete.
 pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
