@@ -17,7 +17,7 @@ use rtc::peer_connection::configuration::media_engine::MIME_TYPE_RTX;
 use rtc::peer_connection::event::{RTCPeerConnectionEvent, RTCTrackEvent};
 use rtc::peer_connection::message::{RTCMessage, TaggedRTCMessage};
 use rtc::peer_connection::sdp::RTCSessionDescription;
-use rtc::peer_connection::state::RTCPeerConnectionState;
+use rtc::peer_connection::state::{RTCIceConnectionState, RTCPeerConnectionState};
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp_transceiver::rtp_sender::{
@@ -892,6 +892,7 @@ impl Bridge {
     fn drain(&mut self, id: EndpointId, now: Instant, reschedule: bool) {
         let mut failed = false;
         let mut connected_now = false;
+        let mut ice_up = false;
         let mut reads = Vec::new();
         {
             let Some(ep) = self.endpoints.get_mut(&id) else {
@@ -932,6 +933,9 @@ impl Bridge {
                             }
                         }
                     }
+                    RTCPeerConnectionEvent::OnIceConnectionStateChangeEvent(
+                        RTCIceConnectionState::Connected,
+                    ) => ice_up = true,
                     _ => {}
                 }
             }
@@ -951,10 +955,19 @@ impl Bridge {
             }
         }
         self.drain_writes(id);
-        if reschedule || failed || connected_now {
+        if reschedule || failed || connected_now || ice_up {
             self.schedule(id);
         } else if let Some(ep) = self.endpoints.get_mut(&id) {
             ep.deadline_stale = true;
+        }
+        if ice_up {
+            // ICE up makes rtc's DTLS client queue its first flight inside the DTLS endpoint,
+            // where only a timeout collects it: left alone it waits for the ICE agent's next
+            // tick (200 ms), most of a subscription's set-up time. The timeout runs at once but
+            // after this call's datagrams are sent, so the STUN response that completes the
+            // peer's ICE leaves first (a hello that overtakes it is dropped, and retried 1 s
+            // later).
+            self.schedule_at(id, now);
         }
         if failed {
             self.close(id, CloseReason::Failed);
@@ -970,6 +983,19 @@ impl Bridge {
                 });
             }
         }
+    }
+
+    /// Make the endpoint's next deadline `at` if that is sooner.
+    fn schedule_at(&mut self, id: EndpointId, at: Instant) {
+        let old = self.deadlines.get(&id).copied();
+        if old.is_some_and(|t| t <= at) {
+            return;
+        }
+        if let Some(old) = old {
+            self.timers.remove(&(old, id));
+        }
+        self.timers.insert((at, id));
+        self.deadlines.insert(id, at);
     }
 
     fn schedule(&mut self, id: EndpointId) {
