@@ -143,6 +143,8 @@ pub struct PeerId(pub usize);
 pub struct Report {
     /// Peers whose connection is up.
     pub connected: Vec<bool>,
+    /// When each peer's connection came up.
+    pub connected_at: Vec<Option<Instant>>,
     /// Peers whose connection failed.
     pub failed: Vec<bool>,
     /// (subscriber peer, publisher, kind) -> first packet received.
@@ -378,12 +380,42 @@ impl Publishing {
     }
 }
 
+impl Peer {
+    /// Take the peer connection's events. This also moves its internal ones along (ICE up
+    /// starts DTLS), so it runs after every datagram: a DTLS hello read in the same batch as
+    /// the STUN response that completes ICE is otherwise dropped, and the handshake waits for
+    /// a retransmission.
+    fn events(&mut self, now: Instant) {
+        while let Some(event) = self.pc.poll_event() {
+            if let RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) = event {
+                match state {
+                    RTCPeerConnectionState::Connected => {
+                        if !self.connected
+                            && let Some(p) = self.publishing.as_mut()
+                        {
+                            p.restart(now);
+                        }
+                        self.connected = true;
+                        self.connected_at.get_or_insert(now);
+                    }
+                    RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed => {
+                        self.failed = true;
+                        self.connected = false;
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
 struct Peer {
     pc: RTCPeerConnection,
     socket: UdpSocket,
     local: SocketAddr,
     publishing: Option<Publishing>,
     connected: bool,
+    connected_at: Option<Instant>,
     failed: bool,
     timeout: Option<Instant>,
 }
@@ -438,12 +470,15 @@ fn media_engine(role: Role) -> rtc::shared::error::Result<(MediaEngine, Registry
 pub fn new_pc(local: SocketAddr, role: Role, now: Instant) -> io::Result<RTCPeerConnection> {
     let rtc_err = |e: rtc::shared::error::Error| io::Error::other(e.to_string());
     let (me, registry) = media_engine(role).map_err(rtc_err)?;
-    // connectivity checks paced as Chromium paces them before a pair is writable (48 ms),
-    // and kept up for 10 s rather than rtc's 7 tries: a subscriber's checks may reach the
-    // SFU before its answer does
+    // Connectivity checks timed as Chromium's: it pings at once, then every 48 ms while no
+    // pair is writable, and against an ICE-lite peer nominates with the ping after the first
+    // success (~50 ms). rtc sends its first check one interval after it starts and nominates
+    // one interval later, so 25 ms gives it the same ~50 ms (rtc's default, 200 ms, would add
+    // 300 ms to every join against a lite server). Kept up for 10 s rather than rtc's 7 tries:
+    // a subscriber's checks may reach the SFU before its answer does.
     let settings = SettingEngineBuilder::new()
         .with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled)
-        .with_ice_connection_attempts(Some(Duration::from_millis(50)), Some(200))
+        .with_ice_connection_attempts(Some(Duration::from_millis(25)), Some(400))
         .build();
     let mut pc = RTCPeerConnectionBuilder::new()
         .with_setting_engine(settings)
@@ -504,6 +539,7 @@ fn new_peer(address: IpAddr, role: Role, now: Instant) -> io::Result<Peer> {
         local,
         publishing: None,
         connected: false,
+        connected_at: None,
         failed: false,
         timeout: None,
     })
@@ -745,6 +781,7 @@ impl Looper {
                 Request::Query(reply) => {
                     let mut r = self.report.clone();
                     r.connected = self.peers.iter().map(|p| p.connected).collect();
+                    r.connected_at = self.peers.iter().map(|p| p.connected_at).collect();
                     r.failed = self.peers.iter().map(|p| p.failed).collect();
                     let _ = reply.send(r);
                 }
@@ -827,25 +864,7 @@ impl Looper {
     /// Drain what a peer connection produced: datagrams out, events, media in.
     fn after_io(&mut self, i: usize, now: Instant) {
         let peer = &mut self.peers[i];
-        while let Some(event) = peer.pc.poll_event() {
-            if let RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) = event {
-                match state {
-                    RTCPeerConnectionState::Connected => {
-                        if !peer.connected
-                            && let Some(p) = peer.publishing.as_mut()
-                        {
-                            p.restart(now);
-                        }
-                        peer.connected = true;
-                    }
-                    RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed => {
-                        peer.failed = true;
-                        peer.connected = false;
-                    }
-                    _ => {}
-                }
-            }
-        }
+        peer.events(now);
         while let Some(TaggedRTCMessage { message, .. }) = peer.pc.poll_read() {
             if let RTCMessage::RtcpPacket(_, packets) = message
                 && let Some(p) = peer.publishing.as_mut()
@@ -878,6 +897,7 @@ impl Looper {
                 },
                 message: BytesMut::from(&self.buf[..n]),
             });
+            peer.events(now);
             // media is read here so that each packet meets its own receive timestamp
             while let Some(TaggedRTCMessage { message, .. }) = peer.pc.poll_read() {
                 match message {

@@ -210,9 +210,12 @@ fn run(kind: &str, scenario: Scenario, cli: &Cli) -> Result<Row, String> {
                 .map_err(|e| e.to_string())?;
             let published_at = Instant::now();
             let answer = sfu.publish(room_id, participant, offer)?;
+            let t_answer = published_at.elapsed();
             generator.set_answer(peer, answer)?;
             wait_connected(&generator, &[peer])?;
+            let t_peer = published_at.elapsed();
             sfu.published(participant)?;
+            let t_sfu = published_at.elapsed();
             // the newcomer subscribes to everyone there, and everyone there to it
             let mut pairs = Vec::new();
             for &m in &members {
@@ -233,8 +236,16 @@ fn run(kind: &str, scenario: Scenario, cli: &Cli) -> Result<Row, String> {
                 constraints.push((sub, publisher == first));
                 peers.push(sub_peer);
             }
+            let t_offers = published_at.elapsed();
             sfu.answer(answers)?;
             sfu.constrain(&constraints)?;
+            if std::env::var_os("BENCH_DEBUG").is_some() {
+                eprintln!(
+                    "join {participant}: answer {t_answer:?}, peer up {t_peer:?}, sfu up {t_sfu:?}, \
+                     subscriptions answered {t_offers:?}, done {:?}",
+                    published_at.elapsed()
+                );
+            }
             joined.insert(
                 participant,
                 Joined {
@@ -316,6 +327,20 @@ fn run(kind: &str, scenario: Scenario, cli: &Cli) -> Result<Row, String> {
             all_ms.push(t.saturating_duration_since(j.published_at).as_secs_f64() * 1e3);
         }
         let _ = j.publisher_peer;
+        if std::env::var_os("BENCH_DEBUG").is_some() {
+            for s in &subs {
+                let up = report.connected_at.get(s.0).copied().flatten();
+                let first = (0..=3)
+                    .filter_map(|k| report.first.get(&(*s, participant, k)).copied())
+                    .min();
+                eprintln!(
+                    "publisher {participant} at subscriber peer {}: connected {:?}, first packet {:?}",
+                    s.0,
+                    up.map(|t| t.saturating_duration_since(j.published_at)),
+                    first.map(|t| t.saturating_duration_since(j.published_at))
+                );
+            }
+        }
     }
 
     std::thread::sleep(Duration::from_secs(cli.settle));
@@ -569,7 +594,8 @@ fn main() {
             let thread = std::thread::current();
             writeln!(
                 f,
-                "[{} {} {}] {}",
+                "[{:.3} {} {} {}] {}",
+                bench::load::realtime_ns() as f64 / 1e9 % 1000.0,
                 thread.name().unwrap_or("?"),
                 record.level(),
                 record.target(),

@@ -110,6 +110,11 @@ pub struct Outcome {
     pub heap_connected: i64,
     pub participants: u32,
     pub endpoints: usize,
+    /// Virtual time from the publishers' offers to all of them connected (ICE and DTLS; the
+    /// peers pace their checks as browsers do).
+    pub publish_connect: Duration,
+    /// Virtual time from the last subscription's answer to every subscriber connected.
+    pub subscribe_connect: Duration,
 }
 
 impl Sim {
@@ -307,6 +312,7 @@ pub fn run(rooms: u32, per_room: u32, seconds: f64) -> Result<Outcome, String> {
     let heap0 = BRIDGE_HEAP.load(Ordering::Relaxed);
     let mut endpoint = 0u64;
     let mut subscriptions: Vec<(usize, u32)> = Vec::new();
+    let mut publish_connect = Duration::ZERO;
     for room in 0..rooms {
         let room_id = RoomId(u64::from(room) + 1);
         let members: Vec<u32> = (0..per_room).map(|k| room * per_room + k).collect();
@@ -341,7 +347,9 @@ pub fn run(rooms: u32, per_room: u32, seconds: f64) -> Result<Outcome, String> {
             sim.pump();
         }
         let end = sim.now + Duration::from_secs(10);
+        let t_pub = sim.now;
         sim.run_until(end, |s| s.peers.iter().all(|p| p.connected));
+        publish_connect = publish_connect.max(sim.now - t_pub);
         // everyone subscribes to everyone else: the room's first participant large
         for &subscriber in &members {
             for &publisher in members.iter().filter(|&&p| p != subscriber) {
@@ -376,6 +384,10 @@ pub fn run(rooms: u32, per_room: u32, seconds: f64) -> Result<Outcome, String> {
         }
     }
     let heap_created = BRIDGE_HEAP.load(Ordering::Relaxed) - heap0;
+    let t_sub = sim.now;
+    let end = sim.now + Duration::from_secs(20);
+    sim.run_until(end, |s| s.peers.iter().all(|p| p.connected));
+    let subscribe_connect = sim.now - t_sub;
     let end = sim.now + Duration::from_secs(20);
     let all_video = |s: &Sim| {
         subscriptions
@@ -405,5 +417,7 @@ pub fn run(rooms: u32, per_room: u32, seconds: f64) -> Result<Outcome, String> {
         heap_connected,
         participants: rooms * per_room,
         endpoints,
+        publish_connect,
+        subscribe_connect,
     })
 }

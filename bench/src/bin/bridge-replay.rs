@@ -20,6 +20,7 @@ struct Cli {
 }
 
 fn main() {
+    let _ = env_logger::builder().try_init();
     let cli = Cli::parse();
     let (rooms, per_room) = match cli.scenario.split_once('x') {
         Some((r, n)) => (r.parse(), n.parse()),
@@ -34,7 +35,9 @@ fn main() {
             println!(
                 "{} participants, {} endpoints: {} packets forwarded in {} virtual s ({:.0}/s); \
                  bridge wall time {:.2} µs per forwarded packet; bridge heap {:.0} kB per participant \
-                 ({:.0} kB per endpoint: {:.0} kB created, {:.0} kB connected)",
+                 ({:.0} kB per endpoint: {:.0} kB created, {:.0} kB connected); \
+                 publishers connected {} ms after their offers, subscribers {} ms after their \
+                 answers (virtual time)",
                 o.participants,
                 o.endpoints,
                 o.forwarded,
@@ -45,6 +48,8 @@ fn main() {
                 o.heap as f64 / 1024.0 / o.endpoints as f64,
                 o.heap_created as f64 / 1024.0 / o.endpoints as f64,
                 o.heap_connected as f64 / 1024.0 / o.endpoints as f64,
+                o.publish_connect.as_millis(),
+                o.subscribe_connect.as_millis(),
             );
         }
         Err(e) => {
