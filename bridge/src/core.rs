@@ -797,7 +797,8 @@ impl Bridge {
     }
 
     fn tick(&mut self, now: Instant) {
-        // deadlines not read after media (see `process_media`)
+        // deadlines not read after media (see `process_media`), and whatever a forwarded
+        // packet left queued (see `forward`)
         let stale: Vec<EndpointId> = self
             .endpoints
             .iter_mut()
@@ -808,6 +809,7 @@ impl Bridge {
             })
             .collect();
         for id in stale {
+            self.drain_writes(id);
             self.schedule(id);
         }
         // connect deadlines and silent peers
@@ -1074,7 +1076,7 @@ impl Bridge {
             let Role::Subscriber(sub) = &mut sub_ep.role else {
                 continue;
             };
-            let mut sent = false;
+            let mut written = 0;
             for stream in sub.streams.iter_mut().filter(|s| s.source == track_index) {
                 match stream.accept(layer_index, &packet.header, &mut is_keyframe, now) {
                     Verdict::Drop => continue,
@@ -1095,11 +1097,17 @@ impl Bridge {
                 if sub_ep.pc.handle_write(message).is_ok() {
                     self.totals.packets_forwarded += 1;
                     self.totals.bytes_forwarded += packet.payload.len() as u64;
-                    sent = true;
+                    written += 1;
                 }
             }
-            if sent {
-                while let Some(out) = sub_ep.pc.poll_write() {
+            if written > 0 {
+                // One datagram per packet written. Each poll runs the peer connection's whole
+                // write pipeline, so the one that would find it empty is left out; anything
+                // else queued (there is nothing else on this path) goes at the next tick.
+                for _ in 0..written {
+                    let Some(out) = sub_ep.pc.poll_write() else {
+                        break;
+                    };
                     self.transmits.push_back(Transmit {
                         destination: out.transport.peer_addr,
                         contents: out.message,
