@@ -87,17 +87,25 @@ impl Scenario {
 mod procfs {
     /// User + system CPU seconds of the whole process (all threads, dead ones included).
     pub fn cpu_seconds(pid: u32) -> f64 {
+        let (user, system) = cpu_split(pid);
+        user + system
+    }
+
+    /// (user, system) CPU seconds of the whole process.
+    pub fn cpu_split(pid: u32) -> (f64, f64) {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
         let after = stat.rsplit_once(')').map(|(_, s)| s).unwrap_or("");
         let fields: Vec<&str> = after.split_whitespace().collect();
         // fields after the comm: state is [0], utime [11], stime [12]
-        let ticks: f64 = [11, 12]
-            .iter()
-            .filter_map(|&i| fields.get(i)?.parse::<f64>().ok())
-            .sum();
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|f| f.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
         // SAFETY: sysconf has no preconditions.
         let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-        ticks / hz
+        (ticks(11) / hz, ticks(12) / hz)
     }
 
     /// UDP datagrams the kernel dropped for a full receive buffer, in this network namespace.
@@ -160,6 +168,8 @@ struct Row {
     lost_subscriptions: usize,
     /// Packets slower than 20 ms by kind, and keyframes sent, in the window.
     slow: [u64; 4],
+    /// The share of the SFU's CPU time spent in the kernel (sockets, wakeups).
+    kernel_share: f64,
     /// The load generator's CPU seconds per second in the window (it shares the machine).
     generator_cpu: f64,
     /// Datagrams dropped by the kernel for full receive buffers (SFU and peers), whole run.
@@ -347,11 +357,13 @@ fn run(kind: &str, scenario: Scenario, cli: &Cli) -> Result<Row, String> {
     // the window
     let own0 = sfu.packets_forwarded();
     generator.start_window();
+    let split0 = procfs::cpu_split(pid);
     let cpu0 = procfs::cpu_seconds(pid);
     let gen0 = procfs::cpu_seconds(std::process::id());
     let t0 = Instant::now();
     std::thread::sleep(Duration::from_secs(cli.seconds));
     let report = generator.report();
+    let split1 = procfs::cpu_split(pid);
     let cpu1 = procfs::cpu_seconds(pid);
     let gen1 = procfs::cpu_seconds(std::process::id());
     let own1 = sfu.packets_forwarded();
@@ -423,6 +435,15 @@ fn run(kind: &str, scenario: Scenario, cli: &Cli) -> Result<Row, String> {
         },
         lost_subscriptions,
         slow: report.slow,
+        kernel_share: {
+            let user = split1.0 - split0.0;
+            let system = split1.1 - split0.1;
+            if user + system > 0.0 {
+                system / (user + system)
+            } else {
+                f64::NAN
+            }
+        },
         generator_cpu: (gen1 - gen0) / elapsed,
         kernel_drops: procfs::udp_rcvbuf_errors() - drops0,
         send_errors: report.send_errors,
@@ -474,17 +495,18 @@ fn ratio(a: f64, b: f64) -> String {
 fn print_rows(rows: &[Row]) {
     println!();
     println!(
-        "| scenario | SFU | fwd pkt/s | CPU | µs CPU/pkt | pkt per CPU-s | latency p50 / p99 | mem/participant | mem/transport | join first pkt p50 / max | join all see video p50 / max | join CPU/transport | idle CPU (N² transports, no media) |"
+        "| scenario | SFU | fwd pkt/s | CPU | µs CPU/pkt (kernel) | pkt per CPU-s | latency p50 / p99 | mem/participant | mem/transport | join first pkt p50 / max | join all see video p50 / max | join CPU/transport | idle CPU (N² transports, no media) |"
     );
     println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for r in rows {
         println!(
-            "| {} | {} | {:.0} | {:.0}% | {:.2} | {:.0} | {:.0} / {:.0} µs | {} | {} | {:.0} / {:.0} ms | {:.0} / {:.0} ms | {:.1} ms | {:.1}% |",
+            "| {} | {} | {:.0} | {:.0}% | {:.1} ({:.1}) | {:.0} | {:.0} / {:.0} µs | {} | {} | {:.0} / {:.0} ms | {:.0} / {:.0} ms | {:.1} ms | {:.1}% |",
             r.scenario,
             r.sfu,
             r.pps,
             r.cpu * 100.0,
             r.us_per_packet,
+            r.us_per_packet * r.kernel_share,
             1e6 / r.us_per_packet,
             r.p50_us,
             r.p99_us,
@@ -565,12 +587,13 @@ fn print_rows(rows: &[Row]) {
             .map_or(String::new(), |o| format!(", bridge's own count {o:.0}/s"));
         println!(
             "{} {}: publishers sent {:.0} pkt/s, subscribers received {:.0} pkt/s{own}; subscriptions without video: {}; \
-             load generator CPU {:.0}%; datagrams dropped by full socket buffers: {}; slower than 20 ms (audio, q, h, f): {:?}; keyframes sent: {}; send errors: {:?}",
+             SFU CPU in the kernel {:.0}%; load generator CPU {:.0}%; datagrams dropped by full socket buffers: {}; slower than 20 ms (audio, q, h, f): {:?}; keyframes sent: {}; send errors: {:?}",
             r.scenario,
             r.sfu,
             r.sent_pps,
             r.pps,
             r.lost_subscriptions,
+            r.kernel_share * 100.0,
             r.generator_cpu * 100.0,
             r.kernel_drops,
             r.slow,
