@@ -4,6 +4,7 @@ use crate::api::{
     BridgeStats, CloseReason, Command, EndpointId, Event, Limits, ParticipantId, RefuseError,
     RoomId,
 };
+use crate::bwe::{Estimate, LinkCap};
 use crate::demux;
 use crate::endpoint::{
     self, CONNECT_TIMEOUT, Endpoint, Layer, PublishedTrack, Publisher, Role, Subscriber,
@@ -35,6 +36,9 @@ use std::time::{Duration, Instant};
 
 /// Keyframe requests to one publisher layer are at most this frequent; one asked for sooner
 /// is sent when the interval has passed.
+/// An RTP header without extensions, counted into a layer's rate with its payload.
+const RTP_HEADER: usize = 12;
+
 const KEYFRAME_INTERVAL: Duration = Duration::from_millis(300);
 /// Housekeeping (speaker decisions, deferred keyframe requests, connect deadlines).
 const TICK: Duration = Duration::from_millis(100);
@@ -352,6 +356,7 @@ impl Bridge {
                         last_keyframe_request: None,
                         keyframe_pending: false,
                         last_packet: None,
+                        rate: Default::default(),
                     })
                     .collect(),
             });
@@ -429,9 +434,10 @@ impl Bridge {
             .map(|(i, t)| (i, t.video, t.codecs.clone(), t.mid.clone()))
             .collect();
         let (ufrag, pwd) = self.new_credentials(id);
+        let estimate = Estimate::default();
         let mut pc = endpoint::build_pc(
             media_engine,
-            endpoint::subscriber_interceptors(),
+            endpoint::subscriber_interceptors(estimate.clone()),
             &ufrag,
             &pwd,
             self.setup.candidate,
@@ -537,6 +543,7 @@ impl Bridge {
                     streams: out,
                     answered: false,
                     max_height: u32::MAX,
+                    link: LinkCap::new(estimate),
                 }),
                 tokens: f64::from(self.setup.limits.packets_per_second),
                 tokens_at: now,
@@ -599,10 +606,49 @@ impl Bridge {
         let Role::Subscriber(sub) = &ep.role else {
             return;
         };
-        let Some(publish_id) = self.publish_endpoint(ep.room, sub.publisher) else {
+        let (room, publisher) = (ep.room, sub.publisher);
+        let Some(publish_id) = self.publish_endpoint(room, publisher) else {
             return;
         };
         let Some(Role::Publisher(source)) = self.endpoints.get(&publish_id).map(|e| &e.role) else {
+            return;
+        };
+        let Some(Role::Subscriber(sub)) = self.endpoints.get(&id).map(|e| &e.role) else {
+            return;
+        };
+        // what the endpoint forwards now, audio apart
+        let rate = |s: &OutStream, layer: Option<usize>| {
+            layer
+                .and_then(|l| source.tracks[s.source].layers.get(l))
+                .map_or(0, |l| l.rate.bps())
+        };
+        let audio: u64 = sub
+            .streams
+            .iter()
+            .filter(|s| !s.video)
+            .map(|s| rate(s, Some(0)))
+            .sum();
+        let video: u64 = sub
+            .streams
+            .iter()
+            .filter(|s| s.video)
+            .map(|s| rate(s, s.current))
+            .sum();
+        let Some(Role::Subscriber(sub)) = self.endpoints.get_mut(&id).map(|e| &mut e.role) else {
+            return;
+        };
+        // what the link allows for video: its allowance less the audio it also carries
+        let budget = sub
+            .link
+            .allowance(now, audio + video)
+            .map(|bps| bps.saturating_sub(audio));
+        let Some(Role::Publisher(source)) = self.endpoints.get(&publish_id).map(|e| &e.role) else {
+            return;
+        };
+        let Some(ep) = self.endpoints.get(&id) else {
+            return;
+        };
+        let Role::Subscriber(sub) = &ep.role else {
             return;
         };
         let max_height = sub.max_height;
@@ -611,7 +657,9 @@ impl Bridge {
             .iter()
             .map(|s| {
                 if s.video {
-                    endpoint::choose_layer(&source.tracks[s.source].layers, max_height, now)
+                    let layers = &source.tracks[s.source].layers;
+                    endpoint::choose_layer(layers, max_height, now)
+                        .map(|wanted| endpoint::fit_layer(layers, wanted, s.current, budget, now))
                 } else {
                     Some(0)
                 }
@@ -1047,6 +1095,7 @@ impl Bridge {
         };
         let layer = &mut track.layers[layer_index];
         layer.last_packet = Some(now);
+        layer.rate.record(RTP_HEADER + packet.payload.len(), now);
         if codec == Some(VideoCodec::Vp8)
             && let Some((_, h)) = media::vp8_keyframe(&packet.payload)
             && layer.height != h

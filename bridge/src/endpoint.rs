@@ -1,11 +1,13 @@
 //! One endpoint: an `rtc` peer connection set up as the bridge's side of a Jingle session.
 
 use crate::api::{Limits, ParticipantId, RefuseError, RoomId};
+use crate::bwe::{Estimate, EstimateTap, LinkCap, RateMeter};
 use crate::forward::OutStream;
 use crate::media::VideoCodec;
 use rtc::interceptor::{
-    NackGeneratorBuilder, NackResponderBuilder, ReceiverReportBuilder, Registry,
-    SenderReportBuilder, Slot, TwccReceiverBuilder,
+    CongestionControlBuilder, Gcc, NackGeneratorBuilder, NackResponderBuilder,
+    ReceiverReportBuilder, Registry, SenderReportBuilder, Slot, TwccReceiverBuilder,
+    TwccSenderBuilder,
 };
 use rtc::peer_connection::RTCPeerConnection;
 use rtc::peer_connection::RTCPeerConnectionBuilder;
@@ -105,6 +107,8 @@ pub(crate) struct Layer {
     /// When its last packet arrived: a sender drops layers under CPU or bandwidth pressure
     /// (Chromium stops its top layer), and a layer that sends nothing must not be chosen.
     pub last_packet: Option<Instant>,
+    /// What it sends, to fit it to a subscriber's link.
+    pub rate: RateMeter,
 }
 
 /// A layer that sent nothing for this long is not chosen.
@@ -116,6 +120,8 @@ pub(crate) struct Subscriber {
     pub streams: Vec<OutStream>,
     pub answered: bool,
     pub max_height: u32,
+    /// What its link allows (congestion control on its TWCC feedback).
+    pub link: LinkCap,
 }
 
 /// What a publishing offer declares, checked before anything is built.
@@ -331,9 +337,11 @@ pub(crate) fn subscriber_media_engine(
             let rtx = c.rtp_codec.mime_type.eq_ignore_ascii_case(MIME_TYPE_RTX);
             c.rtp_codec.rtcp_feedback = if track.video && !rtx {
                 video_feedback()
-                    .into_iter()
-                    .filter(|f| f.typ != "transport-cc")
-                    .collect()
+            } else if !track.video {
+                vec![RTCPFeedback {
+                    typ: "transport-cc".into(),
+                    parameter: String::new(),
+                }]
             } else {
                 Vec::new()
             };
@@ -354,6 +362,7 @@ pub(crate) fn subscriber_media_engine(
     };
     ext(&mut me, AUDIO_LEVEL_URI, RtpCodecKind::Audio)?;
     for kind in [RtpCodecKind::Audio, RtpCodecKind::Video] {
+        ext(&mut me, TWCC_URI, kind)?;
         ext(&mut me, MID_URI, kind)?;
     }
     Ok(me)
@@ -370,9 +379,25 @@ pub(crate) fn publisher_interceptors() -> Registry {
 }
 
 /// Interceptors of a subscribing endpoint: answer NACKs from a short history, sender reports,
-/// keyframe requests to the application. Nothing for receiving: the endpoint only sends.
-pub(crate) fn subscriber_interceptors() -> Registry {
+/// transport-wide sequence numbers and congestion control on the subscriber's TWCC feedback
+/// (its target into `estimate`), keyframe requests to the application. Nothing for
+/// receiving: the endpoint only sends.
+pub(crate) fn subscriber_interceptors(estimate: Estimate) -> Registry {
+    let gcc = Gcc::new(
+        crate::bwe::INITIAL_BPS,
+        crate::bwe::MIN_BPS,
+        crate::bwe::MAX_BPS,
+    );
     Registry::new()
+        .with(
+            Slot::CongestionControl,
+            CongestionControlBuilder::new(gcc).build(),
+        )
+        .with(Slot::TwccSender, TwccSenderBuilder::new().build())
+        .with(
+            Slot::from(crate::tap::KEYFRAME_REQUEST_SLOT - 1),
+            EstimateTap::new(estimate),
+        )
         .with(
             Slot::NackResponder,
             NackResponderBuilder::new()
@@ -456,6 +481,41 @@ pub(crate) fn choose_layer(layers: &[Layer], max_height: u32, now: Instant) -> O
         .copied()
         .find(|&i| height(i) >= max_height)
         .or(candidates.last().copied())
+}
+
+/// Fit the layer chosen by tile size to a link's video budget: the tallest layer up to
+/// `wanted` that sends and fits, else the lowest that sends. A layer above the one the
+/// subscriber receives needs headroom, so that a rate near the budget does not flap.
+pub(crate) fn fit_layer(
+    layers: &[Layer],
+    wanted: usize,
+    current: Option<usize>,
+    budget: Option<u64>,
+    now: Instant,
+) -> usize {
+    let Some(budget) = budget else {
+        return wanted;
+    };
+    let active = |i: usize| {
+        layers[i]
+            .last_packet
+            .is_some_and(|t| now.saturating_duration_since(t) < LAYER_IDLE)
+    };
+    let fits = |i: usize| {
+        let bps = layers[i].rate.bps();
+        let needed = if current.is_some_and(|c| i > c) {
+            bps + bps / 8
+        } else {
+            bps
+        };
+        needed <= budget
+    };
+    (0..=wanted)
+        .rev()
+        .filter(|&i| active(i))
+        .find(|&i| fits(i))
+        .or_else(|| (0..=wanted).find(|&i| active(i)))
+        .unwrap_or(wanted)
 }
 
 /// Payload types and extension ids of an SDP the bridge produced, per m-line.
@@ -545,6 +605,7 @@ mod tests {
                 last_keyframe_request: None,
                 keyframe_pending: false,
                 last_packet: None,
+                rate: Default::default(),
             })
             .collect()
     }
@@ -584,6 +645,40 @@ mod tests {
         // It comes back.
         three[2].last_packet = Some(now);
         assert_eq!(choose_layer(&three, 720, now), Some(2));
+    }
+
+    #[test]
+    fn a_budget_takes_the_tallest_layer_that_fits() {
+        let t0 = Instant::now();
+        let now = t0 + Duration::from_secs(1);
+        let mut three = layers(&[180, 360, 720]);
+        for (layer, bps) in three.iter_mut().zip([150_000, 500_000, 1_200_000]) {
+            layer.rate.record(bps / 8, t0);
+            layer.rate.record(0, now);
+            layer.last_packet = Some(now);
+        }
+        assert_eq!(fit_layer(&three, 2, Some(2), None, now), 2, "no budget");
+        assert_eq!(fit_layer(&three, 2, Some(2), Some(1_300_000), now), 2);
+        assert_eq!(fit_layer(&three, 2, Some(2), Some(900_000), now), 1);
+        assert_eq!(
+            fit_layer(&three, 1, Some(1), Some(5_000_000), now),
+            1,
+            "the tile wins"
+        );
+        assert_eq!(
+            fit_layer(&three, 2, Some(2), Some(100_000), now),
+            0,
+            "never nothing"
+        );
+        // going up needs an eighth of headroom; staying does not
+        assert_eq!(fit_layer(&three, 2, Some(1), Some(1_250_000), now), 1);
+        assert_eq!(fit_layer(&three, 2, Some(1), Some(1_400_000), now), 2);
+        // a layer that stopped sending is not chosen, whatever the budget
+        three[2].last_packet = Some(t0);
+        let later = t0 + LAYER_IDLE * 2;
+        three[0].last_packet = Some(later);
+        three[1].last_packet = Some(later);
+        assert_eq!(fit_layer(&three, 2, Some(2), Some(5_000_000), later), 1);
     }
 
     #[test]

@@ -13,10 +13,11 @@
 //! peer connection (ICE-lite, DTLS-SRTP, the NACK/TWCC/report interceptors); the bridge adds
 //! what an SFU needs on top: one UDP port demultiplexed by ICE ufrag and remote address, RTP
 //! forwarding with SSRC/sequence/timestamp rewriting, keyframe-request relay, simulcast layer
-//! choice and the dominant speaker. [`BridgeHandle`] runs the core on its own OS thread with
+//! choice (by tile size and by each subscriber's bandwidth estimate) and the dominant speaker. [`BridgeHandle`] runs the core on its own OS thread with
 //! one UDP socket.
 
 mod api;
+mod bwe;
 mod core;
 mod demux;
 mod driver;
