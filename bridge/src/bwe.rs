@@ -4,8 +4,8 @@
 //! A subscribing endpoint stamps what it sends with transport-wide sequence numbers, the
 //! subscriber reports their arrival (TWCC), and `rtc`'s GCC turns the reports into a target
 //! bitrate. The estimate leaves the interceptor chain only as an attribute on the feedback packet
-//! that changed it; [`EstimateTap`] copies it into an [`Estimate`] the bridge reads when it
-//! chooses layers.
+//! that changed it; the bridge's tap interceptor copies it into an [`Estimate`] the bridge
+//! reads when it chooses layers.
 //!
 //! The bridge sends no probes, so GCC cannot find headroom above what it forwards: after a
 //! decrease its target climbs back by 8% a second from the rate the link carried. A cap
@@ -14,10 +14,6 @@
 //! hold, so the next layer up is tried again (the trial is the probe); a link that congests
 //! again doubles the hold.
 
-use rtc::interceptor::{Attribute, Interceptor, Packet, StreamInfo, TaggedPacket};
-use rtc::sansio::Protocol;
-use rtc::shared::error::Error;
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -29,6 +25,11 @@ pub(crate) const INITIAL_BPS: f64 = 2_500_000.0;
 pub(crate) const MIN_BPS: f64 = 50_000.0;
 /// GCC's ceiling.
 pub(crate) const MAX_BPS: f64 = 50_000_000.0;
+
+/// How long a sent packet waits for the subscriber's feedback before it is written off.
+/// Feedback comes every 50-100 ms plus a round trip; rtc's default of 2 s holds twice the
+/// history for a subscriber that stopped reporting.
+pub(crate) const FEEDBACK_HORIZON: Duration = Duration::from_secs(1);
 
 /// A decrease smaller than this share is noise, not congestion.
 const DECREASE: f64 = 0.95;
@@ -46,79 +47,20 @@ const CALM: Duration = Duration::from_secs(30);
 /// Shared between the endpoint's interceptor chain, which writes it, and the bridge, which
 /// reads it; both run on the bridge's thread.
 #[derive(Clone, Default)]
-pub struct Estimate(Arc<AtomicU64>);
+pub(crate) struct Estimate(Arc<AtomicU64>);
 
 impl Estimate {
     /// The target in bits per second, once GCC has produced one.
-    pub fn get(&self) -> Option<u64> {
+    pub(crate) fn get(&self) -> Option<u64> {
         match self.0.load(Ordering::Relaxed) {
             0 => None,
             bps => Some(bps),
         }
     }
 
-    fn set(&self, bps: f64) {
+    pub(crate) fn set(&self, bps: f64) {
         self.0.store(bps.max(1.0) as u64, Ordering::Relaxed);
     }
-}
-
-/// Copies GCC's target off the feedback packets that carry it (see the module documentation).
-/// Placed application-ward of the congestion controller.
-pub struct EstimateTap {
-    estimate: Estimate,
-    reads: VecDeque<TaggedPacket>,
-    writes: VecDeque<TaggedPacket>,
-}
-
-impl EstimateTap {
-    /// A tap that writes into `estimate`.
-    pub fn new(estimate: Estimate) -> Self {
-        Self {
-            estimate,
-            reads: VecDeque::new(),
-            writes: VecDeque::new(),
-        }
-    }
-}
-
-impl Protocol<TaggedPacket, TaggedPacket, ()> for EstimateTap {
-    type Rout = TaggedPacket;
-    type Wout = TaggedPacket;
-    type Eout = ();
-    type Error = Error;
-    type Time = Instant;
-
-    fn handle_read(&mut self, msg: TaggedPacket) -> Result<(), Error> {
-        if matches!(msg.message.packet, Packet::Rtcp(_)) {
-            for attribute in &msg.message.attributes {
-                if let Attribute::TargetBitrateChanged { bits_per_second } = attribute {
-                    self.estimate.set(*bits_per_second);
-                }
-            }
-        }
-        self.reads.push_back(msg);
-        Ok(())
-    }
-
-    fn poll_read(&mut self) -> Option<TaggedPacket> {
-        self.reads.pop_front()
-    }
-
-    fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Error> {
-        self.writes.push_back(msg);
-        Ok(())
-    }
-
-    fn poll_write(&mut self) -> Option<TaggedPacket> {
-        self.writes.pop_front()
-    }
-}
-
-impl Interceptor for EstimateTap {
-    fn bind_local_stream(&mut self, _: &StreamInfo) {}
-    fn unbind_local_stream(&mut self, _: &StreamInfo) {}
-    fn bind_remote_stream(&mut self, _: &StreamInfo) {}
-    fn unbind_remote_stream(&mut self, _: &StreamInfo) {}
 }
 
 /// The bitrate one subscriber's link allows, from its [`Estimate`] (see the module

@@ -1,7 +1,7 @@
 //! One endpoint: an `rtc` peer connection set up as the bridge's side of a Jingle session.
 
 use crate::api::{Limits, ParticipantId, RefuseError, RoomId};
-use crate::bwe::{Estimate, EstimateTap, LinkCap, RateMeter};
+use crate::bwe::{Estimate, LinkCap, RateMeter};
 use crate::forward::OutStream;
 use crate::media::VideoCodec;
 use rtc::interceptor::{
@@ -391,13 +391,11 @@ pub(crate) fn subscriber_interceptors(estimate: Estimate) -> Registry {
     Registry::new()
         .with(
             Slot::CongestionControl,
-            CongestionControlBuilder::new(gcc).build(),
+            CongestionControlBuilder::new(gcc)
+                .with_prune_horizon(crate::bwe::FEEDBACK_HORIZON)
+                .build(),
         )
         .with(Slot::TwccSender, TwccSenderBuilder::new().build())
-        .with(
-            Slot::from(crate::tap::KEYFRAME_REQUEST_SLOT - 1),
-            EstimateTap::new(estimate),
-        )
         .with(
             Slot::NackResponder,
             NackResponderBuilder::new()
@@ -407,7 +405,7 @@ pub(crate) fn subscriber_interceptors(estimate: Estimate) -> Registry {
         .with(Slot::SenderReport, SenderReportBuilder::new().build())
         .with(
             Slot::from(crate::tap::KEYFRAME_REQUEST_SLOT),
-            crate::tap::KeyframeRequests::default(),
+            crate::tap::KeyframeRequests::reporting(estimate),
         )
 }
 

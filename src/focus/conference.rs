@@ -16,7 +16,7 @@ use tokio_xmpp::jid::{BareJid, FullJid};
 
 use jingle::xep0298::{ConferenceInfo, User};
 use jingle::{JingleCondition, Session as JingleSession, State};
-use sdp_map::{Action, Jingle, Media, ReasonCondition, Role};
+use sdp_map::{Action, Jingle, Media, ReasonCondition, RidDirection, Role};
 
 use super::bridge::{CloseReason, Command, EndpointId, Event, ParticipantId, RoomId};
 use super::limits::{self, ACCEPT_TIMEOUT, JOIN_TIMEOUT, MAX_WAITING};
@@ -1187,6 +1187,25 @@ fn check_offer(jingle: &Jingle) -> Result<(), String> {
                     c.mid
                 ))
             }
+        }
+        // the layers it sends, from sdp-map's typed <rid> elements
+        let layers = c
+            .rids
+            .iter()
+            .filter(|r| r.direction == RidDirection::Send)
+            .count();
+        if layers > limits::MAX_LAYERS {
+            return Err(format!(
+                "content '{}': at most {} simulcast layers, not {layers}",
+                c.mid,
+                limits::MAX_LAYERS
+            ));
+        }
+        if layers > 0 && c.media == Some(Media::Audio) {
+            return Err(format!(
+                "content '{}': audio has no simulcast layers",
+                c.mid
+            ));
         }
     }
     Ok(())

@@ -13,6 +13,8 @@ pub const MAX_PARTICIPANTS_CEILING: usize = 64;
 /// Contents (m-lines) of a participant's own session: audio, video, a screen share and one
 /// to spare.
 pub const MAX_CONTENTS: usize = 4;
+/// Simulcast layers (`<rid direction='send'>`) per video content: browsers send three.
+pub const MAX_LAYERS: usize = 3;
 /// SSRCs a participant may announce (3 simulcast layers with RTX per video, audio, screen).
 pub const MAX_SOURCES: usize = 24;
 /// The most a participant may send as video, all simulcast layers together (kbit/s), told to

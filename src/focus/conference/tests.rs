@@ -25,7 +25,26 @@ const ANSWER: &str =
 
 /// A participant's offer with its own SSRCs (`base` + the browser's, so no two collide).
 fn offer_jingle(sid: &str, from: &str, base: u32) -> Element {
+    offer_with_layers(sid, from, base, 0)
+}
+
+/// [`offer_jingle`] with `layers` simulcast layers on its video.
+fn offer_with_layers(sid: &str, from: &str, base: u32, layers: usize) -> Element {
     let mut session = sdp_map::Session::parse_sdp(OFFER).expect("vector");
+    if let Some(video) = session
+        .contents
+        .iter_mut()
+        .find(|c| c.media == Some(sdp_map::Media::Video))
+    {
+        video.rids = (0..layers)
+            .map(|i| sdp_map::Rid {
+                id: format!("l{i}"),
+                direction: sdp_map::RidDirection::Send,
+                payload_types: Vec::new(),
+                restrictions: Vec::new(),
+            })
+            .collect();
+    }
     for c in &mut session.contents {
         for s in &mut c.sources {
             s.ssrc = s.ssrc.wrapping_add(base);
@@ -771,6 +790,24 @@ fn non_occupant_of_a_room_without_call_is_refused_and_the_focus_leaves() {
     assert_eq!(condition(&reply), "forbidden");
     assert!(w.endpoints.is_empty());
     assert_eq!(w.focus.room_count(), 0, "the focus left the room again");
+}
+
+#[test]
+fn a_participant_may_send_three_simulcast_layers_not_four() {
+    let mut w = World::new();
+    w.enter_muc("alice", ALICE);
+    w.enter_muc("bob", BOB);
+    let four = offer_with_layers("a1", ALICE, 0, 4);
+    let id = w.iq(ALICE, IqKind::Set(four));
+    let reply = w.replies.remove(&id).unwrap();
+    assert_eq!(condition(&reply), "not-acceptable");
+    assert!(
+        format!("{reply:?}").contains("at most 3 simulcast layers, not 4"),
+        "{reply:?}"
+    );
+    let three = offer_with_layers("a2", ALICE, 0, 3);
+    let id = w.iq(ALICE, IqKind::Set(three));
+    assert!(is_result(&w.replies.remove(&id).unwrap()));
 }
 
 #[test]
