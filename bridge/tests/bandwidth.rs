@@ -7,15 +7,6 @@ use common::*;
 
 const ROOM: RoomId = RoomId(5);
 
-/// Video packets of `layer` from sender `tag` on `ssrc`.
-fn layer_count(s: &Seen, ssrc: u32, tag: u8, layer: u8) -> u32 {
-    s.rtp
-        .get(&ssrc)
-        .and_then(|m| m.get(&(tag, layer)))
-        .copied()
-        .unwrap_or(0)
-}
-
 #[test]
 fn a_subscriber_behind_a_narrow_link_gets_a_layer_that_fits_it() {
     let (bridge, mut events) = start_bridge();

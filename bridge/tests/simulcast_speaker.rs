@@ -8,15 +8,6 @@ use std::sync::atomic::Ordering;
 
 const ROOM: RoomId = RoomId(3);
 
-/// packets of (tag, layer) on `ssrc`
-fn layer_count(s: &Seen, ssrc: u32, tag: u8, layer: u8) -> u32 {
-    s.rtp
-        .get(&ssrc)
-        .and_then(|m| m.get(&(tag, layer)))
-        .copied()
-        .unwrap_or(0)
-}
-
 #[test]
 fn small_tiles_get_the_low_layer_and_large_tiles_the_high_one() {
     let (bridge, mut events) = start_bridge();

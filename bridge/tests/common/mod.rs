@@ -445,39 +445,11 @@ pub fn subscribe(
     publisher: ParticipantId,
     drop_nth: Option<u32>,
 ) -> (Peer, String) {
-    bridge.send(Command::Subscribe {
-        endpoint,
-        room,
-        subscriber,
-        publisher,
-    });
-    let offer = events.offer(endpoint);
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let mut pc = new_pc(&socket);
-    pc.set_remote_description(
-        Instant::now(),
-        RTCSessionDescription::offer(offer.clone()).unwrap(),
-    )
-    .unwrap();
-    let answer = pc.create_answer(None).unwrap();
-    pc.set_local_description(Instant::now(), answer.clone())
-        .unwrap();
-    bridge.send(Command::Answer {
-        endpoint,
-        answer: answer.sdp,
-    });
-    (
-        run(
-            pc,
-            socket,
-            None,
-            Downlink {
-                drop_nth,
-                bps: None,
-            },
-        ),
-        offer,
-    )
+    let link = Downlink {
+        drop_nth,
+        bps: None,
+    };
+    subscribe_with(bridge, events, endpoint, room, subscriber, publisher, link)
 }
 
 /// [`subscribe`] for a subscriber behind a bottleneck of `bps` bits per second.
@@ -489,6 +461,22 @@ pub fn subscribe_behind(
     subscriber: ParticipantId,
     publisher: ParticipantId,
     bps: u64,
+) -> (Peer, String) {
+    let link = Downlink {
+        drop_nth: None,
+        bps: Some(bps),
+    };
+    subscribe_with(bridge, events, endpoint, room, subscriber, publisher, link)
+}
+
+fn subscribe_with(
+    bridge: &BridgeHandle,
+    events: &mut Events,
+    endpoint: EndpointId,
+    room: RoomId,
+    subscriber: ParticipantId,
+    publisher: ParticipantId,
+    link: Downlink,
 ) -> (Peer, String) {
     bridge.send(Command::Subscribe {
         endpoint,
@@ -511,10 +499,6 @@ pub fn subscribe_behind(
         endpoint,
         answer: answer.sdp,
     });
-    let link = Downlink {
-        drop_nth: None,
-        bps: Some(bps),
-    };
     (run(pc, socket, None, link), offer)
 }
 
@@ -790,6 +774,15 @@ fn run(
         thread: Some(thread),
         local,
     }
+}
+
+/// Packets of (sender tag, layer tag) a peer received on `ssrc`.
+pub fn layer_count(s: &Seen, ssrc: u32, tag: u8, layer: u8) -> u32 {
+    s.rtp
+        .get(&ssrc)
+        .and_then(|m| m.get(&(tag, layer)))
+        .copied()
+        .unwrap_or(0)
 }
 
 /// The ssrcs of `a=ssrc` lines per m-line kind in an SDP.
