@@ -7,7 +7,7 @@ use crate::api::{
 use crate::bwe::{Estimate, LinkCap};
 use crate::demux;
 use crate::endpoint::{
-    self, CONNECT_TIMEOUT, Endpoint, Layer, PublishedTrack, Publisher, Role, Subscriber,
+    self, CONNECT_TIMEOUT, Endpoint, Identity, Layer, PublishedTrack, Publisher, Role, Subscriber,
 };
 use crate::forward::{OutStream, Verdict};
 use crate::media::{self, VideoCodec};
@@ -89,6 +89,8 @@ struct Room {
 /// The media bridge core. See the crate documentation.
 pub struct Bridge {
     setup: BridgeSetup,
+    /// The DTLS identity of every endpoint.
+    identity: Option<Identity>,
     /// Boxed: a peer connection is 8.5 kB inline, and the table keeps up to twice as many slots
     /// as entries (and moves them all when it grows).
     endpoints: FxHashMap<EndpointId, Box<Endpoint>>,
@@ -108,8 +110,14 @@ pub struct Bridge {
 
 impl Bridge {
     pub fn new(setup: BridgeSetup) -> Self {
+        let identity = Identity::generate()
+            .inspect_err(|e| {
+                tracing::warn!("no shared DTLS identity ({e}): each endpoint makes its own")
+            })
+            .ok();
         Self {
             setup,
+            identity,
             endpoints: FxHashMap::default(),
             ufrags: HashMap::new(),
             addrs: HashMap::new(),
@@ -289,6 +297,7 @@ impl Bridge {
         let (ufrag, pwd) = self.new_credentials(id);
         let rtc_err = |e: rtc::shared::error::Error| RefuseError::Rtc(e.to_string());
         let mut pc = endpoint::build_pc(
+            self.identity.as_ref(),
             endpoint::publisher_media_engine().map_err(rtc_err)?,
             endpoint::publisher_interceptors(),
             &ufrag,
@@ -436,6 +445,7 @@ impl Bridge {
         let (ufrag, pwd) = self.new_credentials(id);
         let estimate = Estimate::default();
         let mut pc = endpoint::build_pc(
+            self.identity.as_ref(),
             media_engine,
             endpoint::subscriber_interceptors(estimate.clone()),
             &ufrag,

@@ -4,6 +4,7 @@ use crate::api::{Limits, ParticipantId, RefuseError, RoomId};
 use crate::bwe::{Estimate, LinkCap, RateMeter};
 use crate::forward::OutStream;
 use crate::media::VideoCodec;
+use rtc::crypto::{RTCCryptoProvider, SignatureScheme};
 use rtc::interceptor::{
     CongestionControlBuilder, Gcc, NackGeneratorBuilder, NackResponderBuilder,
     ReceiverReportBuilder, Registry, SenderReportBuilder, Slot, TwccReceiverBuilder,
@@ -11,6 +12,7 @@ use rtc::interceptor::{
 };
 use rtc::peer_connection::RTCPeerConnection;
 use rtc::peer_connection::RTCPeerConnectionBuilder;
+use rtc::peer_connection::certificate::{CertificateParams, RTCCertificate};
 use rtc::peer_connection::configuration::RTCConfigurationBuilder;
 use rtc::peer_connection::configuration::media_engine::{MIME_TYPE_RTX, MediaEngine};
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
@@ -21,7 +23,10 @@ use rtc::rtp_transceiver::RTCRtpReceiverId;
 use rtc::rtp_transceiver::rtp_sender::{
     RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpHeaderExtensionCapability, RtpCodecKind,
 };
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub(crate) const AUDIO_LEVEL_URI: &str = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
@@ -409,8 +414,39 @@ pub(crate) fn subscriber_interceptors(estimate: Estimate) -> Registry {
         )
 }
 
+/// The bridge's DTLS identity, shared by all its peer connections.
+///
+/// Left to itself, `rtc` makes every peer connection a new ECDSA key and self-signed
+/// certificate: under XEP-0521 that is 2(N-1) key generations per newcomer, most of the CPU a
+/// transport costs to set up. One identity per bridge process is what SFUs do (the fingerprint
+/// says which bridge, not which session; DTLS keys every session afresh).
+#[derive(Clone)]
+pub(crate) struct Identity {
+    crypto: Arc<dyn RTCCryptoProvider>,
+    certificate: RTCCertificate,
+}
+
+impl Identity {
+    pub fn generate() -> rtc::shared::error::Result<Self> {
+        let other = |e: String| rtc::shared::error::Error::Other(e);
+        let crypto = rtc::crypto::default_provider().map_err(|e| other(e.to_string()))?;
+        let name = format!(
+            "bridge-{:016x}",
+            RandomState::new().hash_one(Instant::now())
+        );
+        let params = CertificateParams::new(vec![name]).map_err(|e| other(e.to_string()))?;
+        let certificate =
+            RTCCertificate::generate(crypto.crypto(), SignatureScheme::EcdsaP256Sha256, params)?;
+        Ok(Self {
+            crypto,
+            certificate,
+        })
+    }
+}
+
 /// An ICE-lite peer connection with our credentials and one host candidate.
 pub(crate) fn build_pc(
+    identity: Option<&Identity>,
     media_engine: MediaEngine,
     interceptors: Registry,
     ufrag: &str,
@@ -418,7 +454,7 @@ pub(crate) fn build_pc(
     candidate: SocketAddr,
     now: Instant,
 ) -> rtc::shared::error::Result<RTCPeerConnection> {
-    let settings = SettingEngineBuilder::new()
+    let mut settings = SettingEngineBuilder::new()
         .with_lite(true)
         .with_ice_credentials(ufrag.to_owned(), pwd.to_owned())
         .with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled)
@@ -427,11 +463,15 @@ pub(crate) fn build_pc(
             Some(ICE_DISCONNECTED),
             Some(ICE_FAILED),
             Some(ICE_KEEPALIVE),
-        )
-        .build();
+        );
+    let mut configuration = RTCConfigurationBuilder::new();
+    if let Some(identity) = identity {
+        settings = settings.with_crypto_provider(identity.crypto.clone());
+        configuration = configuration.with_certificates(vec![identity.certificate.clone()]);
+    }
     let mut pc = RTCPeerConnectionBuilder::new()
-        .with_configuration(RTCConfigurationBuilder::new().build())
-        .with_setting_engine(settings)
+        .with_configuration(configuration.build())
+        .with_setting_engine(settings.build())
         .with_media_engine(media_engine)
         .with_interceptor_registry(interceptors)
         .build(now)?;

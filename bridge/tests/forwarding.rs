@@ -45,6 +45,12 @@ fn three_participants_receive_each_other_and_never_themselves() {
             subscriptions.push((me, other, peer, offer));
         }
     }
+    // one DTLS identity for every session of the bridge, not a key generated per session
+    let fingerprints: std::collections::BTreeSet<&str> = subscriptions
+        .iter()
+        .flat_map(|(_, _, _, offer)| offer.lines().filter(|l| l.starts_with("a=fingerprint:")))
+        .collect();
+    assert_eq!(fingerprints.len(), 1, "{fingerprints:?}");
     for (me, other, peer, offer) in &subscriptions {
         let audio = offered_ssrcs(offer, "audio");
         let video = offered_ssrcs(offer, "video");
