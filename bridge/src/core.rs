@@ -610,55 +610,23 @@ impl Bridge {
     /// Recompute which layer each video stream of a subscriber should carry, and ask the
     /// publisher for a keyframe where a switch is pending.
     fn retarget(&mut self, id: EndpointId, now: Instant) {
-        let Some(ep) = self.endpoints.get(&id) else {
-            return;
-        };
-        let Role::Subscriber(sub) = &ep.role else {
-            return;
-        };
-        let (room, publisher) = (ep.room, sub.publisher);
-        let Some(publish_id) = self.publish_endpoint(room, publisher) else {
-            return;
-        };
-        let Some(Role::Publisher(source)) = self.endpoints.get(&publish_id).map(|e| &e.role) else {
-            return;
-        };
-        let Some(Role::Subscriber(sub)) = self.endpoints.get(&id).map(|e| &e.role) else {
-            return;
-        };
-        // what the endpoint forwards now, audio apart
-        let rate = |s: &OutStream, layer: Option<usize>| {
-            layer
-                .and_then(|l| source.tracks[s.source].layers.get(l))
-                .map_or(0, |l| l.rate.bps())
-        };
-        let audio: u64 = sub
-            .streams
-            .iter()
-            .filter(|s| !s.video)
-            .map(|s| rate(s, Some(0)))
-            .sum();
-        let video: u64 = sub
-            .streams
-            .iter()
-            .filter(|s| s.video)
-            .map(|s| rate(s, s.current))
-            .sum();
-        let Some(Role::Subscriber(sub)) = self.endpoints.get_mut(&id).map(|e| &mut e.role) else {
+        let Some((publish_id, audio, video)) = self.forwarded_rates(id) else {
             return;
         };
         // what the link allows for video: its allowance less the audio it also carries
-        let budget = sub
-            .link
-            .allowance(now, audio + video)
-            .map(|bps| bps.saturating_sub(audio));
-        let Some(Role::Publisher(source)) = self.endpoints.get(&publish_id).map(|e| &e.role) else {
-            return;
+        let budget = match self.endpoints.get_mut(&id).map(|e| &mut e.role) {
+            Some(Role::Subscriber(sub)) => sub
+                .link
+                .allowance(now, audio + video)
+                .map(|bps| bps.saturating_sub(audio)),
+            _ => return,
         };
         let Some(ep) = self.endpoints.get(&id) else {
             return;
         };
-        let Role::Subscriber(sub) = &ep.role else {
+        let (Role::Subscriber(sub), Some(Role::Publisher(source))) =
+            (&ep.role, self.endpoints.get(&publish_id).map(|e| &e.role))
+        else {
             return;
         };
         let max_height = sub.max_height;
@@ -698,6 +666,33 @@ impl Bridge {
                 self.request_keyframe(publish_id, track, layer, now);
             }
         }
+    }
+
+    /// The publishing endpoint a subscribing one forwards, and what it forwards now in bits
+    /// per second: (publisher, audio, video).
+    fn forwarded_rates(&self, id: EndpointId) -> Option<(EndpointId, u64, u64)> {
+        let ep = self.endpoints.get(&id)?;
+        let Role::Subscriber(sub) = &ep.role else {
+            return None;
+        };
+        let publish_id = self.publish_endpoint(ep.room, sub.publisher)?;
+        let Role::Publisher(source) = &self.endpoints.get(&publish_id)?.role else {
+            return None;
+        };
+        let rate = |s: &OutStream, layer: Option<usize>| {
+            layer
+                .and_then(|l| source.tracks[s.source].layers.get(l))
+                .map_or(0, |l| l.rate.bps())
+        };
+        let (mut audio, mut video) = (0, 0);
+        for s in &sub.streams {
+            if s.video {
+                video += rate(s, s.current);
+            } else {
+                audio += rate(s, Some(0));
+            }
+        }
+        Some((publish_id, audio, video))
     }
 
     fn publish_endpoint(&self, room: RoomId, participant: ParticipantId) -> Option<EndpointId> {
