@@ -417,9 +417,9 @@ pub(crate) fn subscriber_interceptors(estimate: Estimate) -> Registry {
 /// The bridge's DTLS identity, shared by all its peer connections.
 ///
 /// Left to itself, `rtc` makes every peer connection a new ECDSA key and self-signed
-/// certificate: under XEP-0521 that is 2(N-1) key generations per newcomer, most of the CPU a
-/// transport costs to set up. One identity per bridge process is what SFUs do (the fingerprint
-/// says which bridge, not which session; DTLS keys every session afresh).
+/// certificate: under XEP-0521 that is 2(N-1) of them per newcomer, each held for the
+/// session's life. One identity per bridge process is what SFUs do: the fingerprint says
+/// which bridge, not which session, and DTLS still keys every session afresh (ECDHE).
 #[derive(Clone)]
 pub(crate) struct Identity {
     crypto: Arc<dyn RTCCryptoProvider>,
