@@ -10,17 +10,7 @@ const ROOM: RoomId = RoomId(5);
 #[test]
 fn a_subscriber_behind_a_narrow_link_gets_a_layer_that_fits_it() {
     let (bridge, mut events) = start_bridge();
-    let mut media = Media::new(1);
-    media.rids = vec!["q", "h", "f"];
-    let _publisher = publish(
-        &bridge,
-        &mut events,
-        EndpointId(1),
-        ROOM,
-        ParticipantId(1),
-        media,
-    );
-    events.connected(EndpointId(1));
+    let _publisher = publish_simulcast(&bridge, &mut events, ROOM);
 
     // both want a large tile; one of them has 260 kbit/s, less than the top layer and audio
     let (wide, wide_offer) = subscribe(

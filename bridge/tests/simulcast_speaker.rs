@@ -11,17 +11,7 @@ const ROOM: RoomId = RoomId(3);
 #[test]
 fn small_tiles_get_the_low_layer_and_large_tiles_the_high_one() {
     let (bridge, mut events) = start_bridge();
-    let mut media = Media::new(1);
-    media.rids = vec!["q", "h", "f"];
-    let _publisher = publish(
-        &bridge,
-        &mut events,
-        EndpointId(1),
-        ROOM,
-        ParticipantId(1),
-        media,
-    );
-    events.connected(EndpointId(1));
+    let _publisher = publish_simulcast(&bridge, &mut events, ROOM);
 
     bridge.send(Command::Subscribe {
         endpoint: EndpointId(2),

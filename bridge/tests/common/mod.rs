@@ -776,6 +776,16 @@ fn run(
     }
 }
 
+/// Participant 1 publishes three simulcast layers (`q`, `h`, `f`) as endpoint 1 of `room`,
+/// connected.
+pub fn publish_simulcast(bridge: &BridgeHandle, events: &mut Events, room: RoomId) -> Peer {
+    let mut media = Media::new(1);
+    media.rids = vec!["q", "h", "f"];
+    let publisher = publish(bridge, events, EndpointId(1), room, ParticipantId(1), media);
+    events.connected(EndpointId(1));
+    publisher
+}
+
 /// Packets of (sender tag, layer tag) a peer received on `ssrc`.
 pub fn layer_count(s: &Seen, ssrc: u32, tag: u8, layer: u8) -> u32 {
     s.rtp
