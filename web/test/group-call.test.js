@@ -24,7 +24,6 @@ const COLOURS = {
 before(async () => {
   bed = await startTestbed({
     users: ['alice:alice-pw', 'bob:bob-pw', 'carol:carol-pw', 'dave:dave-pw'], web: true, focus: true,
-    focusLog: process.env.FOCUS_LOG ?? 'info',
   });
   browser = await launchChromium();
   pages = new DemoPages(browser, bed);
@@ -33,10 +32,6 @@ before(async () => {
 afterEach(() => pages.closeAll());
 
 after(async () => {
-  if (process.env.FOCUS_LOG_OUT) {
-    const { copyFileSync } = await import('node:fs');
-    copyFileSync(bed.info.focusLog, process.env.FOCUS_LOG_OUT);
-  }
   await browser?.close().catch(() => {});
   await bed?.stop();
 });

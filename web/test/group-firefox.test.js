@@ -23,7 +23,7 @@ const ffErrors = [];
 before(async () => {
   removeIceAddress = addFirefoxIceAddress();
   bed = await startTestbed({ users: ['firefox:firefox-pw', 'alice:alice-pw', 'bob:bob-pw'],
-    web: true, focus: true, focusLog: process.env.FOCUS_LOG ?? 'info' });
+    web: true, focus: true });
   // The bridge's candidate is on 127.0.0.1: Firefox drops loopback remote candidates without
   // this pref.
   [chromium, firefox] = await Promise.all([launchChromium(),
@@ -32,10 +32,6 @@ before(async () => {
 });
 
 after(async () => {
-  if (process.env.FOCUS_LOG_OUT) {
-    const { copyFileSync } = await import('node:fs');
-    copyFileSync(bed.info.focusLog, process.env.FOCUS_LOG_OUT);
-  }
   await pages?.closeAll();
   await Promise.all([chromium?.close(), firefox?.close()].map((p) => p?.catch(() => {})));
   await bed?.stop();

@@ -74,7 +74,6 @@ before(async () => {
   bundle = out.outputFiles[0].text;
   bed = await startTestbed({
     users: ['alice:alice-pw', 'bob:bob-pw', 'carol:carol-pw'], web: true, focus: true,
-    focusLog: process.env.FOCUS_LOG ?? 'info',
   });
   browser = await launchChromium();
   pages = new DemoPages(browser, bed);
@@ -86,10 +85,6 @@ afterEach(async () => {
 });
 
 after(async () => {
-  if (process.env.FOCUS_LOG_OUT) {
-    const { copyFileSync } = await import('node:fs');
-    copyFileSync(bed.info.focusLog, process.env.FOCUS_LOG_OUT);
-  }
   await browser?.close().catch(() => {});
   await bed?.stop();
 });

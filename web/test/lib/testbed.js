@@ -2,7 +2,7 @@
 // loopback) and drives it through its stdin command protocol. See testbed/src/main.rs.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { existsSync } from 'node:fs';
+import { copyFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -15,11 +15,14 @@ export const binaries = {
 
 /**
  * Starts a testbed. Options: users (array of 'name:password' or names), focus (bool),
- * web (bool: serve web/), focusLog (tracing filter), relayLoopback (default true; false keeps
- * loopback in TURN's turn_blacklist as in production, so TURN refuses every client here).
+ * web (bool: serve web/), focusLog (tracing filter; default $FOCUS_LOG or 'info'), relayLoopback
+ * (default true; false keeps loopback in TURN's turn_blacklist as in production, so TURN refuses
+ * every client here). With $FOCUS_LOG_OUT set, stop() first copies the focus's log there (the
+ * testbed's own copy goes with its temporary directory).
  * Resolves to { info, command(line) -> Promise<reply>, stop() -> Promise<void>, process }.
  */
-export async function startTestbed({ users = [], focus = false, web = false, focusLog = 'info',
+export async function startTestbed({ users = [], focus = false, web = false,
+  focusLog = process.env.FOCUS_LOG ?? 'info',
   relayLoopback = true, deadlineMs = 60000 } = {}) {
   for (const bin of [binaries.testbed, ...(focus ? [binaries.focus] : [])]) {
     if (!existsSync(bin)) throw new Error(`${bin} is missing: run cargo build --workspace first`);
@@ -68,6 +71,8 @@ export async function startTestbed({ users = [], focus = false, web = false, foc
     /** Stops everything the testbed started; resolves once it has exited. */
     async stop() {
       if (exited !== null) return;
+      const logOut = process.env.FOCUS_LOG_OUT;
+      if (logOut && info.focusLog) copyFileSync(info.focusLog, logOut);
       const done = new Promise((resolve) => child.once('exit', resolve));
       child.stdin.end('quit\n');
       await done;
