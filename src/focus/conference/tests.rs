@@ -530,10 +530,16 @@ const CAROL: &str = "carol@example/web";
 
 /// alice and bob in the room and in the call.
 fn two_in_a_call() -> World {
+    two_in_a_call_where_bob(Behaviour::Accepts)
+}
+
+/// alice in the call, then bob joins and does `bob` with the session carrying alice's media.
+fn two_in_a_call_where_bob(bob: Behaviour) -> World {
     let mut w = World::new();
     w.enter_muc("alice", ALICE);
     w.enter_muc("bob", BOB);
     assert!(is_result(&w.join(ALICE, "a1", 0)));
+    w.behaviour.insert(BOB.into(), bob);
     assert!(is_result(&w.join(BOB, "b1", 1000)));
     w
 }
@@ -717,12 +723,7 @@ fn two_joining_at_once_before_the_focus_is_in_the_room() {
 
 #[test]
 fn leaving_while_being_called_back() {
-    let mut w = World::new();
-    w.enter_muc("alice", ALICE);
-    w.enter_muc("bob", BOB);
-    w.join(ALICE, "a1", 0);
-    w.behaviour.insert(BOB.into(), Behaviour::Holds);
-    w.join(BOB, "b1", 1000);
+    let mut w = two_in_a_call_where_bob(Behaviour::Holds);
     w.take_seen();
     assert_eq!(w.held.len(), 1, "bob holds the session with alice's media");
     // bob leaves before accepting it.
@@ -747,12 +748,7 @@ fn leaving_while_being_called_back() {
 
 #[test]
 fn a_participant_that_never_answers_the_callback() {
-    let mut w = World::new();
-    w.enter_muc("alice", ALICE);
-    w.enter_muc("bob", BOB);
-    w.join(ALICE, "a1", 0);
-    w.behaviour.insert(BOB.into(), Behaviour::NeverAccepts);
-    w.join(BOB, "b1", 1000);
+    let mut w = two_in_a_call_where_bob(Behaviour::NeverAccepts);
     w.take_seen();
     w.advance(limits::ACCEPT_TIMEOUT - Duration::from_secs(1));
     assert_eq!(w.take_seen(), vec![], "still within the deadline");
@@ -901,12 +897,7 @@ fn mute_is_relayed_to_everyone_receiving_the_media() {
 
 #[test]
 fn a_callback_accepted_late_but_within_the_deadline_stays() {
-    let mut w = World::new();
-    w.enter_muc("alice", ALICE);
-    w.enter_muc("bob", BOB);
-    w.join(ALICE, "a1", 0);
-    w.behaviour.insert(BOB.into(), Behaviour::Holds);
-    w.join(BOB, "b1", 1000);
+    let mut w = two_in_a_call_where_bob(Behaviour::Holds);
     w.advance(limits::ACCEPT_TIMEOUT / 2);
     w.accept_held(BOB);
     w.take_seen();
@@ -1029,12 +1020,7 @@ fn trickle_and_terminate_while_the_focus_enters_the_room() {
 
 #[test]
 fn a_subscriber_whose_session_goes_live_later_learns_who_speaks() {
-    let mut w = World::new();
-    w.enter_muc("alice", ALICE);
-    w.enter_muc("bob", BOB);
-    w.join(ALICE, "a1", 0);
-    w.behaviour.insert(BOB.into(), Behaviour::Holds);
-    w.join(BOB, "b1", 1000);
+    let mut w = two_in_a_call_where_bob(Behaviour::Holds);
     w.take_seen();
     // The bridge names alice before bob accepted the session with her media.
     let room = w
