@@ -5,7 +5,7 @@
 //! subscription (`join` as subscriber to one feed, `start` with the answer, `configure` for the
 //! substream) — the same sessions as XEP-0521 gives our bridge.
 
-use crate::sfu::{DEADLINE, Result, Sfu, Sub};
+use crate::sfu::{DEADLINE, Inbox, Other, Result, Sfu, Sub};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::Path;
@@ -30,8 +30,7 @@ pub struct Janus {
     base: String,
     session: u64,
     agent: ureq::Agent,
-    events: mpsc::Receiver<Value>,
-    stash: Vec<Value>,
+    events: Inbox,
     stop: Arc<AtomicBool>,
     transaction: u64,
     control: u64,
@@ -179,8 +178,7 @@ admin: {{
             base,
             session,
             agent,
-            events,
-            stash: Vec::new(),
+            events: Inbox::new(events, "janus"),
             stop,
             transaction: 0,
             control: 0,
@@ -235,23 +233,14 @@ admin: {{
         self.post(&format!("/{}/{handle}", self.session), m)
     }
 
-    fn wait(&mut self, mut pick: impl FnMut(&Value) -> bool) -> Result<Value> {
-        if let Some(i) = self.stash.iter().position(&mut pick) {
-            return Ok(self.stash.remove(i));
-        }
-        let end = Instant::now() + DEADLINE;
-        loop {
-            let left = end.saturating_duration_since(Instant::now());
-            match self.events.recv_timeout(left.max(Duration::from_millis(1))) {
-                Ok(v) if pick(&v) => return Ok(v),
-                Ok(v) => {
-                    if v["janus"] == "event" || v["janus"] == "error" || v["janus"] == "webrtcup" {
-                        self.stash.push(v);
-                    }
-                }
-                Err(_) => return Err("timed out waiting for janus".into()),
+    fn wait(&mut self, pick: impl FnMut(&Value) -> bool) -> Result<Value> {
+        self.events.wait(pick, |v| {
+            if v["janus"] == "event" || v["janus"] == "error" || v["janus"] == "webrtcup" {
+                Other::Keep
+            } else {
+                Other::Drop
             }
-        }
+        })
     }
 
     /// The plugin's asynchronous answer to `transaction`, or its error.

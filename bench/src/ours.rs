@@ -2,7 +2,7 @@
 //! the load generator: the benchmark runs itself as `bridge-bench serve-bridge`, which drives a
 //! [`BridgeHandle`] from JSON lines on stdin and writes its events as JSON lines on stdout.
 
-use crate::sfu::{DEADLINE, Result, Sfu, Sub};
+use crate::sfu::{Inbox, Other, Result, Sfu, Sub};
 use bridge::{BridgeConfig, BridgeHandle, Command, EndpointId, Event, ParticipantId, RoomId};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Write};
@@ -121,8 +121,7 @@ pub fn serve(bind: std::net::SocketAddr) -> std::io::Result<()> {
 pub struct Ours {
     child: Child,
     stdin: ChildStdin,
-    events: mpsc::Receiver<Value>,
-    stash: Vec<Value>,
+    events: Inbox,
     next_endpoint: u64,
     /// participant -> publishing endpoint
     publishing: std::collections::HashMap<u32, u64>,
@@ -157,8 +156,7 @@ impl Ours {
         let mut ours = Self {
             child,
             stdin,
-            events,
-            stash: Vec::new(),
+            events: Inbox::new(events, "the bridge"),
             next_endpoint: 1,
             publishing: std::collections::HashMap::new(),
         };
@@ -171,28 +169,17 @@ impl Ours {
         writeln!(self.stdin, "{v}").map_err(|e| e.to_string())
     }
 
-    fn wait(&mut self, mut pick: impl FnMut(&Value) -> bool) -> Result<Value> {
-        if let Some(i) = self.stash.iter().position(&mut pick) {
-            return Ok(self.stash.remove(i));
-        }
-        let end = Instant::now() + DEADLINE;
-        loop {
-            let left = end.saturating_duration_since(Instant::now());
-            match self.events.recv_timeout(left.max(Duration::from_millis(1))) {
-                Ok(v) if pick(&v) => return Ok(v),
-                Ok(v) => {
-                    if v["event"] == "refused" {
-                        return Err(format!("bridge refused: {v}"));
-                    }
-                    if v["event"] == "closed" {
-                        eprintln!("bridge: {v}");
-                    } else {
-                        self.stash.push(v);
-                    }
-                }
-                Err(_) => return Err("timed out waiting for the bridge".into()),
+    fn wait(&mut self, pick: impl FnMut(&Value) -> bool) -> Result<Value> {
+        self.events.wait(pick, |v| {
+            if v["event"] == "refused" {
+                Other::Fail(format!("bridge refused: {v}"))
+            } else if v["event"] == "closed" {
+                eprintln!("bridge: {v}");
+                Other::Drop
+            } else {
+                Other::Keep
             }
-        }
+        })
     }
 
     fn endpoint(&mut self) -> u64 {
@@ -234,7 +221,7 @@ impl Sfu for Ours {
         let endpoint = *self.publishing.get(&participant).ok_or("not publishing")?;
         self.wait(|v| v["event"] == "connected" && v["endpoint"] == endpoint)?;
         // the subscriptions' connected events are not waited for: drop them
-        self.stash.retain(|v| v["event"] != "connected");
+        self.events.forget(|v| v["event"] == "connected");
         Ok(())
     }
 

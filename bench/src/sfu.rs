@@ -1,7 +1,9 @@
 //! What the benchmark needs of an SFU: rooms, a publishing session per participant, a
 //! subscribing session per (subscriber, publisher) pair, the tile size a page asks for.
 
-use std::time::Duration;
+use serde_json::Value;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 /// How long any signalling step may take.
 pub const DEADLINE: Duration = Duration::from_secs(20);
@@ -35,5 +37,63 @@ pub trait Sfu {
     /// The SFU's own counters, for debugging.
     fn stats(&mut self) -> Option<String> {
         None
+    }
+}
+
+/// What to do with an event that arrives while waiting for another.
+pub enum Other {
+    /// Keep it for a later wait.
+    Keep,
+    /// Nobody will wait for it.
+    Drop,
+    /// It ends the wait with this error.
+    Fail(String),
+}
+
+/// An SFU's events as its control channel delivers them, waited for by predicate.
+pub struct Inbox {
+    events: mpsc::Receiver<Value>,
+    kept: Vec<Value>,
+    /// Who sends them, for the timeout error.
+    from: &'static str,
+}
+
+impl Inbox {
+    pub fn new(events: mpsc::Receiver<Value>, from: &'static str) -> Self {
+        Self {
+            events,
+            kept: Vec::new(),
+            from,
+        }
+    }
+
+    /// The first event, kept or arriving within [`DEADLINE`], that `pick` accepts; `other`
+    /// decides about the rest.
+    pub fn wait(
+        &mut self,
+        mut pick: impl FnMut(&Value) -> bool,
+        mut other: impl FnMut(&Value) -> Other,
+    ) -> Result<Value> {
+        if let Some(i) = self.kept.iter().position(&mut pick) {
+            return Ok(self.kept.remove(i));
+        }
+        let end = Instant::now() + DEADLINE;
+        loop {
+            let left = end.saturating_duration_since(Instant::now());
+            match self.events.recv_timeout(left.max(Duration::from_millis(1))) {
+                Ok(v) if pick(&v) => return Ok(v),
+                Ok(v) => match other(&v) {
+                    Other::Keep => self.kept.push(v),
+                    Other::Drop => {}
+                    Other::Fail(e) => return Err(e),
+                },
+                Err(_) => return Err(format!("timed out waiting for {}", self.from)),
+            }
+        }
+    }
+
+    /// Forget the kept events `drop` names.
+    pub fn forget(&mut self, mut drop: impl FnMut(&Value) -> bool) {
+        self.kept.retain(|v| !drop(v));
     }
 }
