@@ -200,6 +200,8 @@ fn run(kind: &str, scenario: Scenario, cli: &Cli) -> Result<Row, String> {
     };
     let pid = sfu.pid();
     let generator = Generator::spawn(cli.address).map_err(|e| e.to_string())?;
+    // The SFU has just started: let it finish starting (threads, sockets, Janus's plugins)
+    // so that its baseline RSS is not taken mid-way and counted per participant.
     std::thread::sleep(Duration::from_millis(300));
     let rss0 = procfs::rss(pid);
     let drops0 = procfs::udp_rcvbuf_errors();
@@ -395,6 +397,8 @@ fn run(kind: &str, scenario: Scenario, cli: &Cli) -> Result<Row, String> {
 
     // idle: every transport up, no media
     generator.media(false);
+    // Let what is in flight drain and the last RTCP of the media period go, so that the
+    // window below holds consent checks and idle RTCP only.
     std::thread::sleep(Duration::from_millis(1500));
     let idle0 = procfs::cpu_seconds(pid);
     let idle_t = Instant::now();
