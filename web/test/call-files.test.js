@@ -8,18 +8,14 @@
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { startTestbed } from './lib/testbed.js';
-import { launchChromium } from './lib/browser.js';
-import { DemoPages, connectedCall } from './lib/demo-page.js';
+import { openDemoPages, stopDemoPages, connectedCall } from './lib/demo-page.js';
 
 let bed;
 let browser;
 let pages;
 
 before(async () => {
-  bed = await startTestbed({ users: ['alice:alice-pw', 'bob:bob-pw'], web: true });
-  browser = await launchChromium();
-  pages = new DemoPages(browser, bed);
+  ({ bed, browser, pages } = await openDemoPages({ users: ['alice:alice-pw', 'bob:bob-pw'] }));
 });
 
 afterEach(async () => {
@@ -28,8 +24,7 @@ afterEach(async () => {
 });
 
 after(async () => {
-  await browser?.close().catch(() => {});
-  await bed?.stop();
+  await stopDemoPages({ bed, browser });
 });
 
 /** alice and bob in a call whose data channel is open; bob keeps what the files API tells. */

@@ -4,9 +4,7 @@
 // network namespace. Also the SDP helpers the restart uses (lib/sdp-sections.js).
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestbed } from './lib/testbed.js';
-import { launchChromium } from './lib/browser.js';
-import { DemoPages, connectedCall, holdInput, releaseInput, recordJingleErrors }
+import { openDemoPages, stopDemoPages, connectedCall, holdInput, releaseInput, recordJingleErrors }
   from './lib/demo-page.js';
 import { mediaFlows } from './lib/media.js';
 import { splitSdp, joinSdp, iceCredentials, transportMids, withIceCredentials }
@@ -17,9 +15,7 @@ let browser;
 let pages;
 
 before(async () => {
-  bed = await startTestbed({ users: ['alice:alice-pw', 'bob:bob-pw'], web: true });
-  browser = await launchChromium();
-  pages = new DemoPages(browser, bed);
+  ({ bed, browser, pages } = await openDemoPages({ users: ['alice:alice-pw', 'bob:bob-pw'] }));
 });
 
 afterEach(async () => {
@@ -28,8 +24,7 @@ afterEach(async () => {
 });
 
 after(async () => {
-  await browser?.close().catch(() => {});
-  await bed?.stop();
+  await stopDemoPages({ bed, browser });
 });
 
 /**

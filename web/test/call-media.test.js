@@ -3,9 +3,7 @@
 // (tie-break). Real ejabberd and Chromium, in a loopback-only network namespace.
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestbed } from './lib/testbed.js';
-import { launchChromium } from './lib/browser.js';
-import { DemoPages, callButton, holdInput, releaseInput, recordJingleErrors }
+import { openDemoPages, stopDemoPages, callButton, holdInput, releaseInput, recordJingleErrors }
   from './lib/demo-page.js';
 import { mediaFlows, videoStops } from './lib/media.js';
 import { connectClient, $iq, $msg } from './lib/xmpp-client.js';
@@ -15,10 +13,9 @@ let browser;
 let pages;
 
 before(async () => {
-  bed = await startTestbed({ users: ['alice:alice-pw', 'bob:bob-pw', 'carol:carol-pw'],
-    web: true });
-  browser = await launchChromium();
-  pages = new DemoPages(browser, bed);
+  ({ bed, browser, pages } = await openDemoPages({
+    users: ['alice:alice-pw', 'bob:bob-pw', 'carol:carol-pw'],
+  }));
 });
 
 afterEach(async () => {
@@ -27,8 +24,7 @@ afterEach(async () => {
 });
 
 after(async () => {
-  await browser?.close().catch(() => {});
-  await bed?.stop();
+  await stopDemoPages({ bed, browser });
 });
 
 const user = (name) => pages.user(name);

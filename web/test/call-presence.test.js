@@ -5,12 +5,11 @@
 // Run inside a loopback-only network namespace (see lib/browser.js).
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestbed } from './lib/testbed.js';
-import { launchChromium } from './lib/browser.js';
 import { connectClient } from './lib/xmpp-client.js';
 import { startRefusingTurn } from './lib/refusing-turn.js';
-import { DemoPages, acceptedCall, callButton, connectedCall, status, userState }
-  from './lib/demo-page.js';
+import {
+  openDemoPages, stopDemoPages, acceptedCall, callButton, connectedCall, status, userState,
+} from './lib/demo-page.js';
 
 let bed;
 let browser;
@@ -18,17 +17,16 @@ let pages;
 let turn;
 
 before(async () => {
-  bed = await startTestbed({ users: ['alice:alice-pw', 'bob:bob-pw', 'carol:carol-pw'], web: true });
-  browser = await launchChromium();
-  pages = new DemoPages(browser, bed);
+  ({ bed, browser, pages } = await openDemoPages({
+    users: ['alice:alice-pw', 'bob:bob-pw', 'carol:carol-pw'],
+  }));
   turn = await startRefusingTurn();
 });
 
 afterEach(() => pages.closeAll());
 
 after(async () => {
-  await browser?.close().catch(() => {});
-  await bed?.stop();
+  await stopDemoPages({ bed, browser });
   await turn?.stop();
 });
 

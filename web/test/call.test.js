@@ -4,9 +4,8 @@
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { startTestbed } from './lib/testbed.js';
-import { launchChromium } from './lib/browser.js';
-import { DemoPages, callButton, connectedCall, status } from './lib/demo-page.js';
+import { openDemoPages, stopDemoPages, callButton, connectedCall, status }
+  from './lib/demo-page.js';
 import { connectClient, $iq, errorCondition } from './lib/xmpp-client.js';
 import { mediaFlows } from './lib/media.js';
 
@@ -15,16 +14,15 @@ let browser;
 let pages;
 
 before(async () => {
-  bed = await startTestbed({ users: ['alice:alice-pw', 'bob:bob-pw', 'carol:carol-pw'], web: true });
-  browser = await launchChromium();
-  pages = new DemoPages(browser, bed);
+  ({ bed, browser, pages } = await openDemoPages({
+    users: ['alice:alice-pw', 'bob:bob-pw', 'carol:carol-pw'],
+  }));
 });
 
 afterEach(() => pages.closeAll());
 
 after(async () => {
-  await browser?.close().catch(() => {});
-  await bed?.stop();
+  await stopDemoPages({ bed, browser });
 });
 
 const user = (name) => pages.user(name);

@@ -4,9 +4,7 @@
 // Run inside a loopback-only network namespace (see lib/browser.js).
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestbed } from './lib/testbed.js';
-import { launchChromium } from './lib/browser.js';
-import { DemoPages, status } from './lib/demo-page.js';
+import { openDemoPages, stopDemoPages, status } from './lib/demo-page.js';
 import { connectClient, $iq, $pres } from './lib/xmpp-client.js';
 
 let bed;
@@ -22,18 +20,15 @@ const COLOURS = {
 };
 
 before(async () => {
-  bed = await startTestbed({
-    users: ['alice:alice-pw', 'bob:bob-pw', 'carol:carol-pw', 'dave:dave-pw'], web: true, focus: true,
-  });
-  browser = await launchChromium();
-  pages = new DemoPages(browser, bed);
+  ({ bed, browser, pages } = await openDemoPages({
+    users: ['alice:alice-pw', 'bob:bob-pw', 'carol:carol-pw', 'dave:dave-pw'], focus: true,
+  }));
 });
 
 afterEach(() => pages.closeAll());
 
 after(async () => {
-  await browser?.close().catch(() => {});
-  await bed?.stop();
+  await stopDemoPages({ bed, browser });
 });
 
 /**

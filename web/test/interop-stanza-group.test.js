@@ -54,9 +54,7 @@ import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { startTestbed } from './lib/testbed.js';
-import { launchChromium } from './lib/browser.js';
-import { DemoPages, status, DEADLINE } from './lib/demo-page.js';
+import { openDemoPages, stopDemoPages, status, DEADLINE } from './lib/demo-page.js';
 import { serveWebFilesFromDisk } from './lib/web-files.js';
 
 let bed;
@@ -72,11 +70,9 @@ before(async () => {
     logLevel: 'error',
   });
   bundle = out.outputFiles[0].text;
-  bed = await startTestbed({
-    users: ['alice:alice-pw', 'bob:bob-pw', 'carol:carol-pw'], web: true, focus: true,
-  });
-  browser = await launchChromium();
-  pages = new DemoPages(browser, bed);
+  ({ bed, browser, pages } = await openDemoPages({
+    users: ['alice:alice-pw', 'bob:bob-pw', 'carol:carol-pw'], focus: true,
+  }));
 });
 
 afterEach(async () => {
@@ -85,8 +81,7 @@ afterEach(async () => {
 });
 
 after(async () => {
-  await browser?.close().catch(() => {});
-  await bed?.stop();
+  await stopDemoPages({ bed, browser });
 });
 
 async function joinRoom(page, room) {

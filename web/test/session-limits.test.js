@@ -8,11 +8,9 @@
 // loopback-only network namespace.
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestbed } from './lib/testbed.js';
-import { launchChromium } from './lib/browser.js';
 import { DOMParser } from '@xmldom/xmldom';
 import { connectClient, $iq, errorCondition } from './lib/xmpp-client.js';
-import { DemoPages, connectedCall } from './lib/demo-page.js';
+import { openDemoPages, stopDemoPages, connectedCall } from './lib/demo-page.js';
 import { mediaFlows } from './lib/media.js';
 
 let bed;
@@ -21,9 +19,9 @@ let pages;
 const clients = [];
 
 before(async () => {
-  bed = await startTestbed({ users: ['alice:alice-pw', 'bob:bob-pw', 'carol:carol-pw'], web: true });
-  browser = await launchChromium();
-  pages = new DemoPages(browser, bed);
+  ({ bed, browser, pages } = await openDemoPages({
+    users: ['alice:alice-pw', 'bob:bob-pw', 'carol:carol-pw'],
+  }));
 });
 
 afterEach(async () => {
@@ -33,8 +31,7 @@ afterEach(async () => {
 });
 
 after(async () => {
-  await browser?.close().catch(() => {});
-  await bed?.stop();
+  await stopDemoPages({ bed, browser });
 });
 
 const RTP = 'urn:xmpp:jingle:apps:rtp:1';

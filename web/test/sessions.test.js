@@ -6,9 +6,7 @@
 // network namespace.
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestbed } from './lib/testbed.js';
-import { launchChromium } from './lib/browser.js';
-import { DemoPages, callButton, recordJingleErrors } from './lib/demo-page.js';
+import { openDemoPages, stopDemoPages, callButton, recordJingleErrors } from './lib/demo-page.js';
 import { mediaFlows } from './lib/media.js';
 
 let bed;
@@ -16,9 +14,9 @@ let browser;
 let pages;
 
 before(async () => {
-  bed = await startTestbed({ users: ['alice:alice-pw', 'bob:bob-pw', 'carol:carol-pw'], web: true });
-  browser = await launchChromium();
-  pages = new DemoPages(browser, bed);
+  ({ bed, browser, pages } = await openDemoPages({
+    users: ['alice:alice-pw', 'bob:bob-pw', 'carol:carol-pw'],
+  }));
 });
 
 afterEach(async () => {
@@ -27,8 +25,7 @@ afterEach(async () => {
 });
 
 after(async () => {
-  await browser?.close().catch(() => {});
-  await bed?.stop();
+  await stopDemoPages({ bed, browser });
 });
 
 const bare = (name) => pages.user(name).jid.split('/')[0];

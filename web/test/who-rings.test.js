@@ -8,10 +8,8 @@
 // node client as the other party; run inside a loopback-only network namespace.
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestbed } from './lib/testbed.js';
-import { launchChromium } from './lib/browser.js';
 import { connectClient, $iq, NS } from './lib/xmpp-client.js';
-import { DemoPages, callButton, status } from './lib/demo-page.js';
+import { openDemoPages, stopDemoPages, callButton, status } from './lib/demo-page.js';
 
 let bed;
 let browser;
@@ -19,9 +17,9 @@ let pages;
 const clients = [];
 
 before(async () => {
-  bed = await startTestbed({ users: ['alice:alice-pw', 'bob:bob-pw', 'carol:carol-pw'], web: true });
-  browser = await launchChromium();
-  pages = new DemoPages(browser, bed);
+  ({ bed, browser, pages } = await openDemoPages({
+    users: ['alice:alice-pw', 'bob:bob-pw', 'carol:carol-pw'],
+  }));
 });
 
 afterEach(async () => {
@@ -31,8 +29,7 @@ afterEach(async () => {
 });
 
 after(async () => {
-  await browser?.close().catch(() => {});
-  await bed?.stop();
+  await stopDemoPages({ bed, browser });
 });
 
 const bare = (name) => pages.user(name).jid.split('/')[0];

@@ -9,7 +9,37 @@
 //   await status(alice, 'In a call with bob.').waitFor();
 //   assert.deepEqual(pages.errors, []);
 //   await pages.closeAll();                              // in afterEach
+//
+// A test file opens them once:
+//
+//   before(async () => { ({ bed, browser, pages } = await openDemoPages({ users })); });
+//   after(() => stopDemoPages({ bed, browser }));
+import { launchChromium } from './browser.js';
+import { startTestbed } from './testbed.js';
 import { serveWebFilesFromDisk } from './web-files.js';
+
+/**
+ * What a file of demo-page tests needs: a testbed serving the web client (`options` as for
+ * startTestbed) and Chromium. Resolves to { bed, browser, pages }; if Chromium does not start,
+ * the testbed is stopped before the error is thrown.
+ */
+export async function openDemoPages(options) {
+  const bed = await startTestbed({ web: true, ...options });
+  let browser;
+  try {
+    browser = await launchChromium();
+  } catch (e) {
+    await bed.stop();
+    throw e;
+  }
+  return { bed, browser, pages: new DemoPages(browser, bed) };
+}
+
+/** Stops what openDemoPages started; either part may be missing (a `before` that failed). */
+export async function stopDemoPages({ bed, browser }) {
+  await browser?.close().catch(() => {});
+  await bed?.stop();
+}
 
 /** Default deadline of every locator wait, in ms: generous for 2 cores shared with others. */
 export const DEADLINE = 15000;
